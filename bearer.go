@@ -1,0 +1,238 @@
+package tollgate
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+)
+
+// MaxTokenBytes bounds the access tokens tollgate will look at. Its own
+// tokens are well under 2 KiB; a longer one is rejected as invalid_token
+// before any decoding, so a megabyte of dots costs a length check.
+const MaxTokenBytes = 8192
+
+// Descriptions sent with Bearer errors.
+const (
+	descMalformed     = "Malformed Bearer credentials"
+	descMultiple      = "Multiple Authorization headers"
+	descTwoMethods    = "The access token was sent in more than one way"
+	descInvalidToken  = "The access token is invalid"
+	descExpired       = "The access token expired"
+	descInactiveUser  = "The user is no longer active"
+	descInsufficient  = "The access token lacks a required scope"
+	descTokenTooLarge = "The access token is too large"
+)
+
+// isB64URL reports whether c is in the base64url alphabet (RFC 4648 §5).
+func isB64URL(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_'
+}
+
+// validB64Token reports whether s is a b64token of RFC 6750 §2.1:
+// 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+func validB64Token(s string) bool {
+	i := 0
+	for ; i < len(s); i++ {
+		c := s[i]
+		if !isB64URL(c) && c != '.' && c != '~' && c != '+' && c != '/' {
+			break
+		}
+	}
+	if i == 0 {
+		return false
+	}
+	for ; i < len(s); i++ {
+		if s[i] != '=' {
+			return false
+		}
+	}
+	return true
+}
+
+// parseAuthorization parses one Authorization header value. It returns
+// ok false when the scheme is not Bearer (the request then carries no
+// Bearer token: RFC 6750 §3.1), and an error for malformed Bearer
+// credentials. The scheme is matched case-insensitively (RFC 7235 §2.1).
+func parseAuthorization(v string) (token string, ok bool, err error) {
+	scheme, rest, _ := strings.Cut(v, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", false, nil
+	}
+	// One or more spaces may separate scheme and token (RFC 7235 §2.1
+	// "1*SP"); the token itself has none.
+	token = strings.TrimLeft(rest, " ")
+	if token == "" || !validB64Token(token) {
+		return "", true, ErrInvalidRequest.with(descMalformed, nil)
+	}
+	return token, true, nil
+}
+
+// extractToken returns the access token of r: from the Authorization
+// header (RFC 6750 §2.1) and, only when configured, from the access_token
+// query parameter (§2.3) or a cookie. A request that uses more than one
+// method, or sends several Authorization headers, is invalid_request.
+// No token at all is ErrNoToken.
+func (a *Authenticator) extractToken(r *http.Request) (string, error) {
+	var token string
+	found := false
+	if vs := r.Header["Authorization"]; len(vs) > 0 {
+		if len(vs) > 1 {
+			return "", ErrInvalidRequest.with(descMultiple, nil)
+		}
+		t, ok, err := parseAuthorization(vs[0])
+		if err != nil {
+			return "", err
+		}
+		token, found = t, ok
+	}
+	if a.cfg.TokenFromQuery && r.URL.RawQuery != "" {
+		if qs, ok := r.URL.Query()["access_token"]; ok {
+			if found || len(qs) != 1 {
+				return "", ErrInvalidRequest.with(descTwoMethods, nil)
+			}
+			if !validB64Token(qs[0]) {
+				return "", ErrInvalidRequest.with(descMalformed, nil)
+			}
+			token, found = qs[0], true
+		}
+	}
+	if a.cfg.TokenCookie != "" && !found {
+		if c, err := r.Cookie(a.cfg.TokenCookie); err == nil && c.Value != "" {
+			if !validB64Token(c.Value) {
+				return "", ErrInvalidRequest.with(descMalformed, nil)
+			}
+			token, found = c.Value, true
+		}
+	}
+	if !found {
+		return "", ErrNoToken
+	}
+	return token, nil
+}
+
+// Authenticate verifies the access token of r and returns its Principal.
+// The error is an [*Error] that says how to answer (ErrNoToken,
+// ErrInvalidRequest or ErrInvalidToken), or a server fault when
+// Config.LoadUser is set and the store fails.
+//
+// Most programs use [Authenticator.RequireScopes] instead; Authenticate is
+// for callers outside a handler chain, such as a WebSocket upgrade.
+func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
+	token, err := a.extractToken(r)
+	if err != nil {
+		return nil, err
+	}
+	p, err := a.verifyAccess(token)
+	if err != nil {
+		return nil, err
+	}
+	if a.cfg.LoadUser {
+		if err := a.loadUser(r.Context(), p); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// loadUser attaches the current user to p, rejecting users disabled or
+// deleted since the token was issued.
+func (a *Authenticator) loadUser(ctx context.Context, p *Principal) error {
+	u, err := a.users.LookupUser(ctx, p.Username)
+	switch {
+	case errors.Is(err, ErrNotFound) || err == nil && (u == nil || u.Disabled || u.subject() != p.Subject):
+		return ErrInvalidToken.with(descInactiveUser, err)
+	case err != nil:
+		return err
+	}
+	p.User = u
+	return nil
+}
+
+// RequireScopes returns middleware that lets a request through only if it
+// carries a valid access token granted every one of scopes; with no scopes,
+// any valid token will do (authentication only). The [Principal] is stored
+// in the request context, for [FromContext].
+//
+// Rejected requests get the RFC 6750 §3 answer: 401 with a bare
+// WWW-Authenticate challenge when there is no token, 401 invalid_token for
+// a bad, expired or forged one, 400 invalid_request for a malformed
+// request, and 403 insufficient_scope naming the required scopes. The body
+// is written by Config.ErrorHandler.
+//
+// It panics if a scope is not in Config.Scopes: that is a wiring bug.
+func (a *Authenticator) RequireScopes(scopes ...string) func(http.Handler) http.Handler {
+	a.scopes.mustKnow("RequireScopes", scopes)
+	scopes = append([]string(nil), scopes...)
+	return a.middleware(scopes, func(have []string) bool { return hasAll(have, scopes) })
+}
+
+// RequireAnyScope is like [Authenticator.RequireScopes] but lets a request
+// through if its token was granted at least one of scopes. It panics if
+// scopes is empty or names an unregistered scope.
+func (a *Authenticator) RequireAnyScope(scopes ...string) func(http.Handler) http.Handler {
+	if len(scopes) == 0 {
+		panic("tollgate: RequireAnyScope() needs at least one scope")
+	}
+	a.scopes.mustKnow("RequireAnyScope", scopes)
+	scopes = append([]string(nil), scopes...)
+	return a.middleware(scopes, func(have []string) bool { return hasAny(have, scopes) })
+}
+
+// middleware builds the handler wrapper shared by RequireScopes and
+// RequireAnyScope.
+func (a *Authenticator) middleware(scopes []string, ok func([]string) bool) func(http.Handler) http.Handler {
+	insufficient := ErrInsufficientScope.with(descInsufficient, nil)
+	insufficient.Scope = formatScope(scopes)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p, err := a.Authenticate(r)
+			if err == nil && !ok(p.Scopes) {
+				err = insufficient
+			}
+			if err != nil {
+				a.reject(w, r, err)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), p)))
+		})
+	}
+}
+
+// reject answers a protected request that failed. The challenge header is
+// the library's (RFC 6750 §3); the body is Config.ErrorHandler's.
+func (a *Authenticator) reject(w http.ResponseWriter, r *http.Request, err error) {
+	var e *Error
+	if errors.As(err, &e) && e.Status < 500 {
+		w.Header().Set("WWW-Authenticate", a.challengeFor(e))
+		a.errh(w, r, err)
+		return
+	}
+	a.writeError(w, r, err)
+}
+
+// challengeFor returns the WWW-Authenticate value for e (RFC 6750 §3):
+// the realm alone when the request had no token (§3.1), otherwise with
+// error, error_description and, for insufficient_scope, scope.
+func (a *Authenticator) challengeFor(e *Error) string {
+	if e.Code == "" {
+		return a.challenge
+	}
+	var b strings.Builder
+	b.Grow(len(a.challenge) + 64 + len(e.Scope))
+	b.WriteString(a.challenge)
+	b.WriteString(`, error="`)
+	b.WriteString(e.Code)
+	b.WriteByte('"')
+	if e.Description != "" {
+		b.WriteString(`, error_description="`)
+		b.WriteString(e.Description)
+		b.WriteByte('"')
+	}
+	if e.Scope != "" {
+		b.WriteString(`, scope="`)
+		b.WriteString(e.Scope)
+		b.WriteByte('"')
+	}
+	return b.String()
+}

@@ -1,0 +1,278 @@
+package tollgate
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// RefreshTokenPrefix starts every refresh token tollgate issues, so that
+// secret scanners can recognise a leaked one, and so that a refresh token
+// is never mistaken for an access token or the other way round.
+const RefreshTokenPrefix = "tgr_"
+
+// refreshSecretBytes is the entropy of a refresh token: 256 bits.
+const refreshSecretBytes = 32
+
+// refreshTokenLen is the exact length of a refresh token.
+var refreshTokenLen = len(RefreshTokenPrefix) + base64.RawURLEncoding.EncodedLen(refreshSecretBytes)
+
+// A RefreshToken is what a [RefreshStore] keeps of an issued refresh token.
+// The token itself is never stored: only its hash.
+type RefreshToken struct {
+	// Hash identifies the token: base64url(SHA-256(token)).
+	Hash string
+	// Family is shared by every token that descends, by rotation, from one
+	// login. Reuse of a spent token revokes the whole family.
+	Family string
+	// Subject and Username identify the user the family belongs to.
+	Subject, Username string
+	// ClientID is the client the family was issued to.
+	ClientID string
+	// Scopes is the grant; a refresh can only narrow it.
+	Scopes []string
+	// IssuedAt is when this token was issued.
+	IssuedAt time.Time
+	// ExpiresAt is when this token stops working.
+	ExpiresAt time.Time
+	// FamilyExpiresAt is when the family's absolute lifetime ends; no
+	// rotation extends it.
+	FamilyExpiresAt time.Time
+	// UsedAt is when the token was spent; zero while unused. Set by the
+	// store in [RefreshStore.Consume].
+	UsedAt time.Time
+	// Reuses counts presentations after the token was spent. Set by the
+	// store in [RefreshStore.Consume].
+	Reuses int
+}
+
+// RefreshStore keeps refresh tokens for rotation and reuse detection
+// (RFC 9700 §4.14.2). Implementations must be safe for concurrent use, and
+// each method must be atomic; package storetest checks them. Stores never
+// read the clock: times come in as arguments and in the records.
+type RefreshStore interface {
+	// Create stores t, unused. It returns ErrNotFound if t.Family has been
+	// revoked (a rotation racing a revocation must not revive the family).
+	// A store may drop records whose FamilyExpiresAt and ExpiresAt are
+	// before t.IssuedAt.
+	Create(ctx context.Context, t RefreshToken) error
+
+	// Lookup returns the token with the given hash without changing it, or
+	// ErrNotFound if there is none or its family was revoked.
+	Lookup(ctx context.Context, hash string) (RefreshToken, error)
+
+	// Consume atomically marks the token with the given hash as used at now
+	// and returns it. If it was already used, Consume increments Reuses and
+	// returns the token (with the first UsedAt and the new Reuses) and an
+	// error for which errors.Is(err, ErrReused) is true. It returns
+	// ErrNotFound if there is no such token or its family was revoked. Of
+	// concurrent calls for one hash, exactly one succeeds.
+	Consume(ctx context.Context, hash string, now time.Time) (RefreshToken, error)
+
+	// RevokeFamily makes every token of family unusable, now and for any
+	// later Create in that family. Revoking an unknown family is not an
+	// error.
+	RevokeFamily(ctx context.Context, family string) error
+}
+
+// newRefreshSecret returns a fresh refresh token and its hash.
+func newRefreshSecret() (token, hash string) {
+	var b [refreshSecretBytes]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	token = RefreshTokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+	return token, hashRefresh(token)
+}
+
+// hashRefresh is how a refresh token is stored: base64url(SHA-256(token)).
+func hashRefresh(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// wellFormedRefresh reports whether s has the shape of a tollgate refresh
+// token; anything else is rejected before it reaches the store.
+func wellFormedRefresh(s string) bool {
+	if len(s) != refreshTokenLen || !strings.HasPrefix(s, RefreshTokenPrefix) {
+		return false
+	}
+	for i := len(RefreshTokenPrefix); i < len(s); i++ {
+		if !isB64URL(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// newFamilyID returns a random family identifier.
+func newFamilyID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// errRefreshInvalid is the single client-facing answer for every refresh
+// token that cannot be used.
+const descRefreshInvalid = "The refresh token is invalid, expired or revoked"
+
+// issueRefresh stores a new refresh token in family (a new family when
+// family is empty) and returns the token.
+func (a *Authenticator) issueRefresh(ctx context.Context, parent *RefreshToken, u grantee, scopes []string, now time.Time) (string, error) {
+	tok, hash := newRefreshSecret()
+	rt := RefreshToken{
+		Hash:     hash,
+		Subject:  u.subject,
+		Username: u.username,
+		ClientID: u.clientID,
+		Scopes:   scopes,
+		IssuedAt: now,
+	}
+	if parent == nil {
+		rt.Family = newFamilyID()
+		rt.FamilyExpiresAt = now.Add(a.cfg.RefreshFamilyTTL)
+	} else {
+		rt.Family = parent.Family
+		rt.FamilyExpiresAt = parent.FamilyExpiresAt
+	}
+	rt.ExpiresAt = now.Add(a.cfg.RefreshTTL)
+	if rt.ExpiresAt.After(rt.FamilyExpiresAt) {
+		rt.ExpiresAt = rt.FamilyExpiresAt
+	}
+	if err := a.refresh.Create(ctx, rt); err != nil {
+		return "", err
+	}
+	return tok, nil
+}
+
+// spendRefresh checks a presented refresh token and spends it. It returns
+// the spent record, or an *Error for the client (invalid_grant), or a server
+// fault. Every check that can fail runs before the token is spent, so a
+// request that fails never spends a token; reuse of a spent token revokes
+// the family (RFC 9700 §4.14.2), unless it falls within the grace period.
+func (a *Authenticator) spendRefresh(ctx context.Context, r *http.Request, token, clientID string, check func(RefreshToken) error) (RefreshToken, error) {
+	now := a.now()
+	invalid := ErrInvalidGrant.with(descRefreshInvalid, nil)
+	if !wellFormedRefresh(token) {
+		return RefreshToken{}, invalid
+	}
+	hash := hashRefresh(token)
+	rt, err := a.refresh.Lookup(ctx, hash)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return RefreshToken{}, invalid
+	case err != nil:
+		return RefreshToken{}, err
+	}
+	if rt.ClientID != clientID {
+		// RFC 6749 §6: the token must have been issued to this client.
+		return RefreshToken{}, ErrInvalidGrant.with(descRefreshInvalid, errors.New("tollgate: refresh token of another client"))
+	}
+	if !rt.UsedAt.IsZero() {
+		return a.reuse(ctx, r, rt, now, false, check)
+	}
+	if !now.Before(rt.ExpiresAt) || !now.Before(rt.FamilyExpiresAt) {
+		return RefreshToken{}, invalid
+	}
+	if err := check(rt); err != nil {
+		return RefreshToken{}, err
+	}
+	spent, err := a.refresh.Consume(ctx, hash, now)
+	switch {
+	case errors.Is(err, ErrReused):
+		// Lost a race with another request presenting the same token.
+		return a.reuse(ctx, r, spent, now, true, check)
+	case errors.Is(err, ErrNotFound):
+		return RefreshToken{}, invalid
+	case err != nil:
+		return RefreshToken{}, err
+	}
+	return spent, nil
+}
+
+// reuse handles a spent refresh token presented again. rt comes from
+// Lookup (counted false) or from a Consume that already counted this
+// presentation (counted true). Within the grace period, the first reuse is
+// honoured once (the client may have lost the response to its refresh);
+// every other reuse revokes the family (RFC 9700 §4.14.2).
+func (a *Authenticator) reuse(ctx context.Context, r *http.Request, rt RefreshToken, now time.Time, counted bool, check func(RefreshToken) error) (RefreshToken, error) {
+	if g := a.cfg.RefreshGracePeriod; g > 0 && now.Sub(rt.UsedAt) <= g && now.Before(rt.FamilyExpiresAt) && check(rt) == nil {
+		if !counted {
+			var err error
+			rt, err = a.refresh.Consume(ctx, rt.Hash, now)
+			switch {
+			case errors.Is(err, ErrNotFound):
+				return RefreshToken{}, ErrInvalidGrant.with(descRefreshInvalid, err)
+			case err != nil && !errors.Is(err, ErrReused):
+				return RefreshToken{}, err
+			}
+		}
+		if rt.Reuses == 1 {
+			a.emit(ctx, r, Event{Type: EventRefreshGraceReuse, Subject: rt.Subject, Username: rt.Username, ClientID: rt.ClientID, Family: rt.Family})
+			return rt, nil
+		}
+	}
+	if err := a.refresh.RevokeFamily(ctx, rt.Family); err != nil {
+		return RefreshToken{}, err
+	}
+	a.emit(ctx, r, Event{Type: EventRefreshReused, Subject: rt.Subject, Username: rt.Username, ClientID: rt.ClientID, Family: rt.Family})
+	return RefreshToken{}, ErrInvalidGrant.with(descRefreshInvalid, ErrReused)
+}
+
+// RevokeHandler returns the RFC 7009 token revocation endpoint, to be
+// mounted at POST /revoke. It takes a form with "token" (and an optional
+// "token_type_hint"). A refresh token is spent and its whole family
+// revoked. Unknown and malformed tokens, and access tokens (which expire
+// by themselves), get 200 as RFC 7009 §2.2 asks, so the endpoint tells an
+// attacker nothing.
+func (a *Authenticator) RevokeHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		form, clientID, err := a.readForm(w, r)
+		if err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+		token := form.Get("token")
+		if token == "" {
+			a.writeError(w, r, ErrInvalidRequest.with("The token parameter is missing", nil))
+			return
+		}
+		// token_type_hint is optional and only an optimisation (RFC 7009
+		// §2.1): the token's own shape tells a refresh token apart.
+		if wellFormedRefresh(token) {
+			if err := a.revokeRefresh(r.Context(), r, hashRefresh(token), clientID); err != nil {
+				a.writeError(w, r, err)
+				return
+			}
+		}
+		h := w.Header()
+		h.Set("Cache-Control", "no-store")
+		h.Set("Pragma", "no-cache")
+		w.WriteHeader(http.StatusOK)
+	})
+}
+
+// revokeRefresh revokes the family of the token with the given hash, if
+// the token exists and belongs to clientID.
+func (a *Authenticator) revokeRefresh(ctx context.Context, r *http.Request, hash, clientID string) error {
+	rt, err := a.refresh.Lookup(ctx, hash)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	}
+	if rt.ClientID != clientID {
+		// RFC 7009 §2.1: a client may only revoke its own tokens. Answer as
+		// for an unknown token.
+		return nil
+	}
+	if err := a.refresh.RevokeFamily(ctx, rt.Family); err != nil {
+		return err
+	}
+	a.emit(ctx, r, Event{Type: EventTokenRevoked, Subject: rt.Subject, ClientID: rt.ClientID, Family: rt.Family})
+	return nil
+}
