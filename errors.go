@@ -33,11 +33,11 @@ func (e *Error) Error() string {
 // Unwrap returns the underlying cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Is reports whether target is an *Error with the same Code and Status, so
+// Is reports whether target is an *Error with the same Code, so
 // errors.Is(err, ErrInvalidToken) matches every invalid_token error.
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
-	return ok && t.Code == e.Code && t.Status == e.Status
+	return ok && t.Code == e.Code
 }
 
 // with returns a copy of e; the package-level values are never mutated.

@@ -254,7 +254,7 @@ func (a *Authenticator) passwordGrant(r *http.Request, form url.Values, clientID
 	}
 	held := a.scopes.registered(u.Scopes)
 	granted := held
-	if form.Has("scope") {
+	if form.Get("scope") != "" {
 		// RFC 6749 §3.3: never more than asked, never more than held.
 		if !hasAll(held, requested) {
 			a.emit(ctx, r, Event{Type: EventLoginFailed, Subject: u.subject(), Username: username, ClientID: clientID, Reason: "scope_not_held"})
@@ -287,7 +287,7 @@ func (a *Authenticator) refreshGrant(r *http.Request, form url.Values, clientID 
 	}
 	var user *User
 	check := func(rt RefreshToken) error {
-		if form.Has("scope") && !hasAll(rt.Scopes, requested) {
+		if form.Get("scope") != "" && !hasAll(rt.Scopes, requested) {
 			return ErrInvalidScope.with("The requested scope exceeds the original grant", nil)
 		}
 		// A disabled or deleted user's refresh tokens stop working.
@@ -310,7 +310,7 @@ func (a *Authenticator) refreshGrant(r *http.Request, form url.Values, clientID 
 		return nil, err
 	}
 	granted := rt.Scopes
-	if form.Has("scope") {
+	if form.Get("scope") != "" {
 		granted = requested
 	}
 	// Scopes withdrawn from the user, or from the registry, since the
