@@ -97,6 +97,15 @@ type Config struct {
 	// store lookup.
 	LoadUser bool
 
+	// DisableTokenCache turns off the cache of verified access tokens.
+	// Default false: a token that passed every check is remembered, keyed
+	// by its exact text, until it expires, so a client that reuses its
+	// token skips the signature check and the decoding. Expiry ("exp",
+	// "nbf" with Leeway), the scope check and Config.LoadUser still run on
+	// every request, and failures are never cached. The cache holds at most
+	// 16 384 tokens and 16 MiB of them; past either bound the oldest leave.
+	DisableTokenCache bool
+
 	// TokenFromQuery accepts the token in the "access_token" query
 	// parameter (RFC 6750 §2.3) when there is no Authorization header.
 	// Default false: URLs end up in logs and Referer headers.
@@ -120,6 +129,32 @@ type Config struct {
 	// Logger receives server-side failures (a store error, for example).
 	// Tokens and passwords are never logged. Default slog.Default().
 	Logger *slog.Logger
+
+	// LoginThrottle limits failed password logins per username and per
+	// client IP; over a limit the token endpoint answers 429 with
+	// Retry-After and runs no hash. Default (nil): on, with the
+	// [ThrottleConfig] defaults (10 failures per username and 50 per IP in
+	// 15 minutes); set its Disabled field to turn it off.
+	LoginThrottle *ThrottleConfig
+
+	// MaxConcurrentHashes bounds the password hashes (bcrypt, Argon2id)
+	// that run at once, so a login flood queues for CPU instead of piling
+	// up goroutines and, for Argon2id, memory. Default 2×GOMAXPROCS.
+	MaxConcurrentHashes int
+
+	// HashQueueWait is how long a login waits for a hashing slot when all
+	// MaxConcurrentHashes are taken; past it the token endpoint answers 503
+	// temporarily_unavailable with Retry-After. Default 1 second; a
+	// negative value means no wait.
+	HashQueueWait time.Duration
+
+	// Denylist, if set, makes access tokens revocable: every protected
+	// request checks the token's "jti" against it (a token without jti is
+	// then rejected), [Authenticator.RevokeHandler] denies an access token
+	// presented to it, and revoking a refresh-token family denies the
+	// access tokens issued with it. Default nil: access tokens stay valid
+	// until they expire. memstore.Denylist is an in-memory one.
+	Denylist Denylist
 }
 
 // Defaults and bounds of Config.
@@ -149,6 +184,8 @@ type Authenticator struct {
 	challenge string // `Bearer realm="..."`
 	clients   map[string]bool
 	keys      keyRing
+
+	hardening // login throttle, hash bound, denylist (throttle.go)
 }
 
 // New checks cfg, fills in defaults and returns an Authenticator. All
@@ -228,6 +265,8 @@ func New(cfg Config) (*Authenticator, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	hard, herrs := newHardening(&cfg)
+	errs = append(errs, herrs...)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -244,6 +283,7 @@ func New(cfg Config) (*Authenticator, error) {
 		challenge: `Bearer realm="` + cfg.Realm + `"`,
 		clients:   clients,
 		keys:      keys,
+		hardening: hard,
 	}
 	if a.hasher == nil {
 		a.hasher = Bcrypt{}
@@ -351,6 +391,7 @@ type Event struct {
 	Family     string // the refresh-token family concerned
 	Reason     string
 	RemoteAddr string
+	TokenID    string // "jti" of the access token concerned; an id, not a secret
 }
 
 // emit delivers e to Config.OnEvent.
@@ -369,7 +410,9 @@ func (a *Authenticator) emit(ctx context.Context, r *http.Request, e Event) {
 // (RFC 6749 §5.2). Server faults are logged with their cause.
 func (a *Authenticator) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *Error
-	if !errors.As(err, &e) || e.Status >= 500 {
+	// A 503 is load shedding (errBusy), not a fault: logging each would
+	// turn a flood into a log flood.
+	if !errors.As(err, &e) || e.Status >= 500 && e.Status != http.StatusServiceUnavailable {
 		a.logger.ErrorContext(r.Context(), "tollgate: server error", "method", r.Method, "path", r.URL.Path, "err", err)
 		if e == nil {
 			err = ErrServer.with(ErrServer.Description, err)
@@ -378,6 +421,9 @@ func (a *Authenticator) writeError(w http.ResponseWriter, r *http.Request, err e
 	if e != nil && e.Code == ErrInvalidClient.Code && e.Status == http.StatusUnauthorized {
 		// RFC 6749 §5.2: a 401 names the scheme the client used.
 		w.Header().Set("WWW-Authenticate", `Basic realm="`+a.cfg.Realm+`", charset="UTF-8"`)
+	}
+	if secs, ok := retryAfterSeconds(err); ok {
+		w.Header().Set("Retry-After", secs) // 429 throttled, 503 busy
 	}
 	a.errh(w, r, err)
 }

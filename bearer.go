@@ -127,6 +127,11 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 	if err != nil {
 		return nil, err
 	}
+	// After verification and any cache of verified tokens, on every
+	// request: a revoked token is refused even if it was cached.
+	if err := a.checkDenylist(r.Context(), p); err != nil {
+		return nil, err
+	}
 	if a.cfg.LoadUser {
 		if err := a.loadUser(r.Context(), p); err != nil {
 			return nil, err
@@ -191,6 +196,7 @@ func (a *Authenticator) middleware(scopes []string, ok func([]string) bool) func
 				err = insufficient
 			}
 			if err != nil {
+				a.emitDenied(r, p, err) // audit.go; off the success path
 				a.reject(w, r, err)
 				return
 			}

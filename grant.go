@@ -244,7 +244,17 @@ func (a *Authenticator) passwordGrant(r *http.Request, form url.Values, clientID
 			return nil, ErrInvalidScope.with("Unknown scope "+strconv.Quote(s), nil)
 		}
 	}
+	// The throttle comes before the lookup and the hash: a throttled
+	// guess costs neither (throttle.go).
+	ticket, err := a.startLogin(r, username, clientID)
+	if err != nil {
+		return nil, err
+	}
 	u, why, err := a.checkPassword(ctx, username, password)
+	a.endLogin(ticket, u != nil, err)
+	if errors.Is(err, errHashBusy) {
+		a.emit(ctx, r, Event{Type: EventLoginThrottled, Username: username, ClientID: clientID, Reason: "overloaded"})
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -340,7 +350,7 @@ func (a *Authenticator) issue(ctx context.Context, parent *RefreshToken, g grant
 		Scope:       formatScope(scopes),
 	}
 	if a.refresh != nil {
-		rtok, err := a.issueRefresh(ctx, parent, g, scopes, now)
+		rtok, err := a.issueRefresh(ctx, parent, g, scopes, now, a.accessTokenID(access), exp)
 		if errors.Is(err, ErrNotFound) {
 			// The family was revoked while this request ran.
 			return nil, ErrInvalidGrant.with(descRefreshInvalid, err)

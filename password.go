@@ -183,14 +183,21 @@ func (a *Authenticator) checkPassword(ctx context.Context, username, password st
 		if !errors.Is(err, ErrNotFound) {
 			return nil, "", err
 		}
-		_, _ = a.hasher.Verify(a.dummyHash, password)
+		if _, err := a.verifyHash(ctx, a.dummyHash, password); errors.Is(err, errHashBusy) {
+			return nil, "", err
+		}
 		return nil, failUnknownUser, nil
 	}
 	if u == nil || u.Username != username {
-		_, _ = a.hasher.Verify(a.dummyHash, password)
+		if _, err := a.verifyHash(ctx, a.dummyHash, password); errors.Is(err, errHashBusy) {
+			return nil, "", err
+		}
 		return nil, failUnknownUser, nil
 	}
-	ok, err := a.hasher.Verify(u.PasswordHash, password)
+	ok, err := a.verifyHash(ctx, u.PasswordHash, password)
+	if errors.Is(err, errHashBusy) {
+		return nil, "", err
+	}
 	if err != nil {
 		return nil, "", fmt.Errorf("tollgate: stored hash of user %q: %w", u.subject(), err)
 	}
@@ -213,11 +220,11 @@ func (a *Authenticator) rehash(ctx context.Context, u *User, password string) {
 	if !ok {
 		return
 	}
-	h, err := a.hasher.Hash(password)
+	h, err := a.hashPassword(ctx, password)
 	if err == nil {
 		err = up.UpdatePasswordHash(ctx, u.subject(), h)
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, errHashBusy) { // busy: retried at the next login
 		a.logger.ErrorContext(ctx, "tollgate: rehash on login failed", "sub", u.subject(), "err", err)
 	}
 }

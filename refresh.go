@@ -49,6 +49,11 @@ type RefreshToken struct {
 	// Reuses counts presentations after the token was spent. Set by the
 	// store in [RefreshStore.Consume].
 	Reuses int
+	// AccessTokenID is the "jti" of the access token issued with this
+	// refresh token, and AccessExpiresAt its expiry; set only when
+	// Config.Denylist is on, so that revoking the family can deny it.
+	AccessTokenID   string
+	AccessExpiresAt time.Time
 }
 
 // RefreshStore keeps refresh tokens for rotation and reuse detection
@@ -115,13 +120,14 @@ func newFamilyID() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// errRefreshInvalid is the single client-facing answer for every refresh
+// descRefreshInvalid is the single client-facing answer for every refresh
 // token that cannot be used.
 const descRefreshInvalid = "The refresh token is invalid, expired or revoked"
 
-// issueRefresh stores a new refresh token in family (a new family when
-// family is empty) and returns the token.
-func (a *Authenticator) issueRefresh(ctx context.Context, parent *RefreshToken, u grantee, scopes []string, now time.Time) (string, error) {
+// issueRefresh stores a new refresh token and returns it: in parent's
+// family, with parent's scope, or in a new family granting scopes when
+// parent is nil.
+func (a *Authenticator) issueRefresh(ctx context.Context, parent *RefreshToken, u grantee, scopes []string, now time.Time, accessID string, accessExp time.Time) (string, error) {
 	tok, hash := newRefreshSecret()
 	rt := RefreshToken{
 		Hash:     hash,
@@ -131,12 +137,21 @@ func (a *Authenticator) issueRefresh(ctx context.Context, parent *RefreshToken, 
 		Scopes:   scopes,
 		IssuedAt: now,
 	}
+	if accessID != "" {
+		// Only with a Denylist (accessTokenID): revoking the family
+		// denies the access token issued beside this refresh token.
+		rt.AccessTokenID, rt.AccessExpiresAt = accessID, accessExp
+	}
 	if parent == nil {
 		rt.Family = newFamilyID()
 		rt.FamilyExpiresAt = now.Add(a.cfg.RefreshFamilyTTL)
 	} else {
 		rt.Family = parent.Family
 		rt.FamilyExpiresAt = parent.FamilyExpiresAt
+		// RFC 6749 §6: the new refresh token's scope is identical to the
+		// presented one's. A refresh that asks for less narrows the access
+		// token only; the next refresh may ask for the whole grant again.
+		rt.Scopes = parent.Scopes
 	}
 	rt.ExpiresAt = now.Add(a.cfg.RefreshTTL)
 	if rt.ExpiresAt.After(rt.FamilyExpiresAt) {
@@ -215,7 +230,7 @@ func (a *Authenticator) reuse(ctx context.Context, r *http.Request, rt RefreshTo
 			return rt, nil
 		}
 	}
-	if err := a.refresh.RevokeFamily(ctx, rt.Family); err != nil {
+	if err := a.revokeFamily(ctx, r, rt, "refresh_reused"); err != nil {
 		return RefreshToken{}, err
 	}
 	a.emit(ctx, r, Event{Type: EventRefreshReused, Subject: rt.Subject, Username: rt.Username, ClientID: rt.ClientID, Family: rt.Family})
@@ -227,7 +242,9 @@ func (a *Authenticator) reuse(ctx context.Context, r *http.Request, rt RefreshTo
 // "token_type_hint"). A refresh token is spent and its whole family
 // revoked. Unknown and malformed tokens, and access tokens (which expire
 // by themselves), get 200 as RFC 7009 §2.2 asks, so the endpoint tells an
-// attacker nothing.
+// attacker nothing. With Config.Denylist, an access token issued to the
+// requesting client is denied until it expires, and revoking a family
+// denies the access tokens issued with it.
 func (a *Authenticator) RevokeHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		form, clientID, err := a.readForm(w, r)
@@ -247,6 +264,10 @@ func (a *Authenticator) RevokeHandler() http.Handler {
 				a.writeError(w, r, err)
 				return
 			}
+		} else if err := a.revokeAccess(r.Context(), r, token, clientID); err != nil {
+			// Only with Config.Denylist (denylist.go).
+			a.writeError(w, r, err)
+			return
 		}
 		h := w.Header()
 		h.Set("Cache-Control", "no-store")
@@ -270,9 +291,9 @@ func (a *Authenticator) revokeRefresh(ctx context.Context, r *http.Request, hash
 		// for an unknown token.
 		return nil
 	}
-	if err := a.refresh.RevokeFamily(ctx, rt.Family); err != nil {
+	if err := a.revokeFamily(ctx, r, rt, "revocation_request"); err != nil {
 		return err
 	}
-	a.emit(ctx, r, Event{Type: EventTokenRevoked, Subject: rt.Subject, ClientID: rt.ClientID, Family: rt.Family})
+	a.emit(ctx, r, Event{Type: EventTokenRevoked, Subject: rt.Subject, Username: rt.Username, ClientID: rt.ClientID, Family: rt.Family})
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/sha512"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -29,6 +30,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
+	"unsafe"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -64,9 +67,8 @@ type Key struct {
 	pub     any    // public key; nil for HMAC
 	secret  []byte // HMAC secret
 	signer  jws.Signer
-	verify  jws.Verifier
 	hdr     string     // base64url of the protected header of tokens it signs
-	hmacs   *sync.Pool // of hash.Hash, for HS256 verification
+	hmacs   *sync.Pool // of *hmacState, for HS256
 	public  jwk.Key    // the public JWK, for JWKS; nil for HMAC
 	private bool
 }
@@ -125,7 +127,7 @@ func newKey(key any, kid string) (*Key, error) {
 		k.secret = bytes.Clone(key)
 		k.priv, k.private, k.alg = k.secret, true, jwa.HS256
 		sec := k.secret
-		k.hmacs = &sync.Pool{New: func() any { return hmac.New(sha256.New, sec) }}
+		k.hmacs = &sync.Pool{New: func() any { return &hmacState{h: hmac.New(sha256.New, sec)} }}
 	case *ecdsa.PrivateKey:
 		k.priv, k.pub, k.private = key, &key.PublicKey, true
 	case *ecdsa.PublicKey:
@@ -168,9 +170,6 @@ func newKey(key any, kid string) (*Key, error) {
 		k.alg = jwa.EdDSA
 	}
 	var err error
-	if k.verify, err = jws.NewVerifier(k.alg); err != nil {
-		return nil, fmt.Errorf("tollgate: %w", err)
-	}
 	if k.private {
 		if k.signer, err = jws.NewSigner(k.alg); err != nil {
 			return nil, fmt.Errorf("tollgate: %w", err)
@@ -340,11 +339,20 @@ type keyRing struct {
 	byKID   map[string]*Key
 	only    *Key   // the key, when there is exactly one
 	jwks    []byte // the public keys as a JWK Set
+
+	// byHdr finds a key by the exact base64url protected header of the
+	// tokens it signs, skipping the decoding of known headers.
+	byHdr map[string]*Key
+
+	// cache holds tokens verified with this ring. It belongs to the ring
+	// so that a different key set can never see it: a removed key's
+	// tokens stop working at once.
+	cache *tokenCache
 }
 
 // newKeyRing builds the ring. Two different keys with one kid are an error.
 func newKeyRing(signing *Key, verification []*Key) (keyRing, error) {
-	r := keyRing{signing: signing, byKID: map[string]*Key{}}
+	r := keyRing{signing: signing, byKID: map[string]*Key{}, byHdr: map[string]*Key{}, cache: newTokenCache(defaultCacheEntries, defaultCacheBytes)}
 	all := verification
 	if signing != nil {
 		all = append([]*Key{signing}, verification...)
@@ -361,6 +369,7 @@ func newKeyRing(signing *Key, verification []*Key) (keyRing, error) {
 			continue
 		}
 		r.byKID[k.kid] = k
+		r.byHdr[k.hdr] = k
 		if k.public != nil {
 			_ = set.AddKey(k.public)
 		}
@@ -510,22 +519,125 @@ func (a *Authenticator) mint(g grantee, scopes []string, now time.Time) (string,
 	if g.username != g.subject {
 		c.Username = g.username
 	}
-	payload, err := json.Marshal(c)
-	if err != nil {
-		return "", time.Time{}, err
-	}
+	var pbuf [512]byte
+	payload := appendAccessClaims(pbuf[:0], &c)
 	enc := base64.RawURLEncoding
 	buf := make([]byte, 0, len(k.hdr)+1+enc.EncodedLen(len(payload))+1+enc.EncodedLen(512))
 	buf = append(buf, k.hdr...)
 	buf = append(buf, '.')
 	buf = enc.AppendEncode(buf, payload)
-	sig, err := k.signer.Sign(buf, k.priv)
-	if err != nil {
-		return "", time.Time{}, fmt.Errorf("tollgate: signing access token: %w", err)
+	if k.hmacs != nil {
+		st := k.hmacs.Get().(*hmacState)
+		st.h.Reset()
+		st.h.Write(buf)
+		sum := st.h.Sum(st.sum[:0])
+		buf = append(buf, '.')
+		buf = enc.AppendEncode(buf, sum)
+		k.hmacs.Put(st)
+	} else {
+		sig, err := k.signer.Sign(buf, k.priv)
+		if err != nil {
+			return "", time.Time{}, fmt.Errorf("tollgate: signing access token: %w", err)
+		}
+		buf = append(buf, '.')
+		buf = enc.AppendEncode(buf, sig)
 	}
-	buf = append(buf, '.')
-	buf = enc.AppendEncode(buf, sig)
-	return string(buf), time.Unix(exp.Unix(), 0), nil
+	// buf is never written again: the token can share its bytes.
+	return unsafe.String(unsafe.SliceData(buf), len(buf)), time.Unix(exp.Unix(), 0), nil
+}
+
+// appendAccessClaims appends the JSON of c, byte for byte what
+// json.Marshal(c) writes, without reflection.
+func appendAccessClaims(b []byte, c *accessClaims) []byte {
+	b = append(b, `{"iss":`...)
+	b = appendJSONString(b, c.Iss)
+	b = append(b, `,"sub":`...)
+	b = appendJSONString(b, c.Sub)
+	b = append(b, `,"aud":`...)
+	switch len(c.Aud) {
+	case 0:
+		b = append(b, "null"...)
+	case 1:
+		b = appendJSONString(b, c.Aud[0])
+	default:
+		for i, s := range c.Aud {
+			if i == 0 {
+				b = append(b, '[')
+			} else {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, s)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"exp":`...)
+	b = strconv.AppendInt(b, c.Exp, 10)
+	b = append(b, `,"iat":`...)
+	b = strconv.AppendInt(b, c.Iat, 10)
+	b = append(b, `,"jti":`...)
+	b = appendJSONString(b, c.Jti)
+	b = append(b, `,"client_id":`...)
+	b = appendJSONString(b, c.ClientID)
+	b = append(b, `,"scope":`...)
+	b = appendJSONString(b, c.Scope)
+	if c.Username != "" {
+		b = append(b, `,"preferred_username":`...)
+		b = appendJSONString(b, c.Username)
+	}
+	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string exactly as encoding/json
+// does: HTML-safe, U+2028 and U+2029 escaped, invalid UTF-8 replaced.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // Causes of invalid tokens, for logs and tests; the client sees only
@@ -558,29 +670,110 @@ const maxHeaderBytes = 1024
 
 // verifyAccess checks a compact JWS access token: shape, header, key and
 // algorithm (from the key, never from the token), signature, then claims.
-// Every failure is invalid_token.
+// Every failure is invalid_token. A token verified before is found in the
+// key ring's cache; its times are checked again on every use.
 func (a *Authenticator) verifyAccess(token string) (*Principal, error) {
 	if len(token) > MaxTokenBytes {
 		return nil, ErrInvalidToken.with(descTokenTooLarge, errShape)
 	}
+	cache := a.keys.cache
+	if a.cfg.DisableTokenCache {
+		cache = nil
+	}
+	if cache != nil {
+		if e := cache.get(token); e != nil {
+			if err := a.checkTimes(&e.times); err != nil {
+				if errors.Is(err, errExpired) {
+					cache.remove(token)
+				}
+				return nil, err
+			}
+			return e.principal(), nil
+		}
+	}
+	c, err := a.verifyToken(token)
+	if err != nil {
+		return nil, err
+	}
+	e, err := a.checkClaims(&c)
+	if err != nil {
+		return nil, err
+	}
+	if cache == nil {
+		return &e.p, nil
+	}
+	cache.put(token, e, e.times.Exp.t.Add(a.cfg.Leeway), a.now())
+	return e.principal(), nil
+}
+
+// verifyToken checks everything but the claims: shape, header, key,
+// algorithm and signature, and decodes the claims.
+func (a *Authenticator) verifyToken(token string) (presentedClaims, error) {
+	var c presentedClaims
 	// Compact serialization: exactly three base64url segments
 	// (RFC 7515 §7.1). Anything else, dots included, is refused before
 	// decoding.
 	d1 := strings.IndexByte(token, '.')
 	if d1 < 0 {
-		return nil, invalid(errShape)
+		return c, invalid(errShape)
 	}
 	d2 := d1 + 1 + strings.IndexByte(token[d1+1:], '.')
 	if d2 <= d1 || strings.IndexByte(token[d2+1:], '.') >= 0 || d1 == 0 || d2 == d1+1 || d2 == len(token)-1 {
-		return nil, invalid(errShape)
+		return c, invalid(errShape)
 	}
 	enc := base64.RawURLEncoding.Strict()
 	hb64, pb64, sb64 := token[:d1], token[d1+1:d2], token[d2+1:]
 	for i := 0; i < len(token); i++ {
-		if c := token[i]; !isB64URL(c) && c != '.' {
-			return nil, invalid(errShape)
+		if ch := token[i]; !isB64URL(ch) && ch != '.' {
+			return c, invalid(errShape)
 		}
 	}
+	// The header of a token tollgate signed is one of the ring's own:
+	// strict base64url has one encoding per byte string, so an identical
+	// segment decodes to the identical header, whose checks passed when
+	// the ring was built. Any other header is decoded and checked.
+	k := a.keys.byHdr[hb64]
+	if k == nil {
+		var err error
+		if k, err = a.keys.headerKey(hb64); err != nil {
+			return c, err
+		}
+	}
+
+	// The signature, over the signing input as sent (RFC 7515 §5.2).
+	var sigBuf [512]byte
+	sig := sigBuf[:]
+	if n := enc.DecodedLen(len(sb64)); n > len(sig) {
+		sig = make([]byte, n)
+	}
+	n, err := enc.Decode(sig, stringBytes(sb64))
+	if err != nil {
+		return c, invalid(errSignature)
+	}
+	if !k.verifySignature(stringBytes(token[:d2]), sig[:n]) {
+		return c, invalid(errSignature)
+	}
+
+	// The signature holds: the claims are the issuer's.
+	var pBuf [1024]byte
+	payload := pBuf[:]
+	if n := enc.DecodedLen(len(pb64)); n > len(payload) {
+		payload = make([]byte, n)
+	}
+	n, err = enc.Decode(payload, stringBytes(pb64))
+	if err != nil {
+		return c, invalid(errClaims)
+	}
+	if err := decodeClaims(string(payload[:n]), &c); err != nil {
+		return c, invalid(errClaims)
+	}
+	return c, nil
+}
+
+// headerKey decodes and checks a protected header that is not one of the
+// ring's own, and returns the key it names.
+func (r *keyRing) headerKey(hb64 string) (*Key, error) {
+	enc := base64.RawURLEncoding.Strict()
 	if enc.DecodedLen(len(hb64)) > maxHeaderBytes {
 		return nil, invalid(errHeader)
 	}
@@ -598,9 +791,9 @@ func (a *Authenticator) verifyAccess(token string) (*Principal, error) {
 	if !strings.EqualFold(h.Typ, "at+jwt") && !strings.EqualFold(h.Typ, "application/at+jwt") {
 		return nil, invalid(errTyp)
 	}
-	k := a.keys.byKID[h.Kid]
+	k := r.byKID[h.Kid]
 	if h.Kid == "" {
-		k = a.keys.only
+		k = r.only
 	}
 	if k == nil {
 		return nil, invalid(errKid)
@@ -608,45 +801,112 @@ func (a *Authenticator) verifyAccess(token string) (*Principal, error) {
 	if h.Alg != string(k.alg) {
 		return nil, invalid(errAlg)
 	}
-	sig, err := enc.DecodeString(sb64)
-	if err != nil {
-		return nil, invalid(errSignature)
-	}
-	if !k.verifySignature([]byte(token[:d2]), sig) {
-		return nil, invalid(errSignature)
-	}
-
-	// The signature holds: the claims are the issuer's.
-	payload, err := enc.DecodeString(pb64)
-	if err != nil {
-		return nil, invalid(errClaims)
-	}
-	var c presentedClaims
-	if err := json.Unmarshal(payload, &c); err != nil {
-		return nil, invalid(errClaims)
-	}
-	return a.checkClaims(&c)
+	return k, nil
 }
 
-// verifySignature checks sig over input with k.
+// stringBytes returns the bytes of s without copying. The callers pass
+// them only to functions that neither keep nor modify their input
+// (base64 decoding, hashing, signature checks).
+func stringBytes(s string) []byte {
+	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
+
+// hmacState is a pooled HMAC-SHA-256 with room for its sum.
+type hmacState struct {
+	h   hash.Hash
+	sum [sha256.Size]byte
+}
+
+// verifySignature checks sig over input with k. The primitives are called
+// with exactly the semantics of jwx v2's verifiers (jws.NewVerifier), less
+// their per-call key conversion and garbage: HMAC with a pooled state;
+// RSASSA-PKCS1-v1_5 with SHA-256; ECDSA with r and s each exactly the
+// curve's size (RFC 7518 §3.4), both > 0 (ecdsa.Verify) and below the
+// order (checked by ecdsa.VerifyASN1); Ed25519 as is.
 func (k *Key) verifySignature(input, sig []byte) bool {
-	if k.hmacs != nil {
-		m := k.hmacs.Get().(hash.Hash)
-		m.Reset()
-		m.Write(input)
-		var sum [sha256.Size]byte
-		ok := hmac.Equal(m.Sum(sum[:0]), sig)
-		k.hmacs.Put(m)
+	switch pub := k.pub.(type) {
+	case nil:
+		st := k.hmacs.Get().(*hmacState)
+		st.h.Reset()
+		st.h.Write(input)
+		ok := hmac.Equal(st.h.Sum(st.sum[:0]), sig)
+		k.hmacs.Put(st)
 		return ok
+	case *rsa.PublicKey:
+		sum := sha256.Sum256(input)
+		return rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig) == nil
+	case *ecdsa.PublicKey:
+		size := (pub.Curve.Params().BitSize + 7) / 8
+		if len(sig) != 2*size {
+			return false
+		}
+		var der [2*(3+66) + 3]byte
+		asn, ok := ecdsaDER(der[:0], sig[:size], sig[size:])
+		if !ok {
+			return false
+		}
+		switch k.alg {
+		case jwa.ES256:
+			sum := sha256.Sum256(input)
+			return ecdsa.VerifyASN1(pub, sum[:], asn)
+		case jwa.ES384:
+			sum := sha512.Sum384(input)
+			return ecdsa.VerifyASN1(pub, sum[:], asn)
+		case jwa.ES512:
+			sum := sha512.Sum512(input)
+			return ecdsa.VerifyASN1(pub, sum[:], asn)
+		}
+		return false
+	case ed25519.PublicKey:
+		return ed25519.Verify(pub, input, sig)
 	}
-	return k.verify.Verify(input, sig, k.pub) == nil
+	return false
+}
+
+// ecdsaDER appends the ASN.1 DER ECDSA-Sig-Value of the big-endian
+// unsigned integers r and s to b (SEC 1 §C.8). It reports false if either
+// is zero, as ecdsa.Verify does.
+func ecdsaDER(b, r, s []byte) ([]byte, bool) {
+	r, s = trimZeros(r), trimZeros(s)
+	if len(r) == 0 || len(s) == 0 {
+		return nil, false
+	}
+	n := derIntLen(r) + derIntLen(s)
+	b = append(b, 0x30)
+	if n >= 0x80 {
+		b = append(b, 0x81)
+	}
+	b = append(b, byte(n))
+	b = appendDERInt(b, r)
+	return appendDERInt(b, s), true
+}
+
+func trimZeros(b []byte) []byte {
+	for len(b) > 0 && b[0] == 0 {
+		b = b[1:]
+	}
+	return b
+}
+
+func derIntLen(v []byte) int {
+	if v[0]&0x80 != 0 {
+		return 3 + len(v)
+	}
+	return 2 + len(v)
+}
+
+func appendDERInt(b, v []byte) []byte {
+	if v[0]&0x80 != 0 {
+		b = append(b, 0x02, byte(len(v)+1), 0)
+	} else {
+		b = append(b, 0x02, byte(len(v)))
+	}
+	return append(b, v...)
 }
 
 // checkClaims validates the registered claims (RFC 7519 §4.1, RFC 9068 §4)
-// and builds the Principal.
-func (a *Authenticator) checkClaims(c *presentedClaims) (*Principal, error) {
-	now := a.now()
-	skew := a.cfg.Leeway
+// and builds the verified token's cache entry.
+func (a *Authenticator) checkClaims(c *presentedClaims) (*cacheEntry, error) {
 	switch {
 	case c.Iss != a.cfg.Issuer:
 		return nil, invalid(errIssuer)
@@ -654,30 +914,52 @@ func (a *Authenticator) checkClaims(c *presentedClaims) (*Principal, error) {
 		return nil, invalid(errAudience)
 	case c.Sub == "":
 		return nil, invalid(errSubject)
-	case !c.Exp.set:
-		return nil, invalid(errNoExp)
-	case !now.Before(c.Exp.t.Add(skew)):
-		return nil, ErrInvalidToken.with(descExpired, errExpired)
-	case c.Nbf.set && now.Add(skew).Before(c.Nbf.t):
-		return nil, invalid(errNotYet)
-	case c.Iat.set && now.Add(skew).Before(c.Iat.t):
-		return nil, invalid(errNotYet)
+	}
+	t := tokenTimes{Exp: c.Exp, Nbf: c.Nbf, Iat: c.Iat}
+	if err := a.checkTimes(&t); err != nil {
+		return nil, err
 	}
 	scopes, err := parseScope(c.Scope)
 	if err != nil {
 		return nil, invalid(errScope)
 	}
-	p := &Principal{
-		Subject:   c.Sub,
-		Username:  c.Username,
-		ClientID:  c.ClientID,
-		Scopes:    scopes,
-		TokenID:   c.Jti,
-		IssuedAt:  c.Iat.t,
-		ExpiresAt: c.Exp.t,
+	e := &cacheEntry{
+		p: Principal{
+			Subject:   c.Sub,
+			Username:  c.Username,
+			ClientID:  c.ClientID,
+			Scopes:    scopes,
+			TokenID:   c.Jti,
+			IssuedAt:  c.Iat.t,
+			ExpiresAt: c.Exp.t,
+		},
+		times: t,
 	}
-	if p.Username == "" {
-		p.Username = c.Sub
+	if e.p.Username == "" {
+		e.p.Username = c.Sub
 	}
-	return p, nil
+	return e, nil
+}
+
+// tokenTimes are the time claims of a token, checked on every use.
+type tokenTimes struct {
+	Exp, Nbf, Iat numericDate
+}
+
+// checkTimes checks "exp", "nbf" and "iat" against the clock, with
+// Config.Leeway (RFC 7519 §4.1.4, §4.1.5).
+func (a *Authenticator) checkTimes(t *tokenTimes) error {
+	now := a.now()
+	skew := a.cfg.Leeway
+	switch {
+	case !t.Exp.set:
+		return invalid(errNoExp)
+	case !now.Before(t.Exp.t.Add(skew)):
+		return ErrInvalidToken.with(descExpired, errExpired)
+	case t.Nbf.set && now.Add(skew).Before(t.Nbf.t):
+		return invalid(errNotYet)
+	case t.Iat.set && now.Add(skew).Before(t.Iat.t):
+		return invalid(errNotYet)
+	}
+	return nil
 }

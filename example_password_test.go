@@ -1,0 +1,44 @@
+package tollgate_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/tollgate-go/tollgate"
+)
+
+// HashPassword seeds a UserStore with bcrypt hashes at DefaultBcryptCost.
+// Passwords longer than bcrypt's 72-byte limit are refused, never
+// truncated.
+func ExampleHashPassword() {
+	hash, err := tollgate.HashPassword("wonderland")
+	if err != nil {
+		panic(err)
+	}
+	ok, _ := tollgate.Bcrypt{}.Verify(hash, "wonderland")
+	fmt.Println("verifies:", ok)
+	ok, _ = tollgate.Bcrypt{}.Verify(hash, "wonderland!")
+	fmt.Println("other password verifies:", ok)
+	fmt.Println("prefix:", string(hash[:7]))
+
+	_, err = tollgate.HashPassword(strings.Repeat("x", 73))
+	fmt.Println("73 bytes:", errors.Is(err, tollgate.ErrPasswordTooLong))
+	// Output:
+	// verifies: true
+	// other password verifies: false
+	// prefix: $2a$12$
+	// 73 bytes: true
+}
+
+// A Bcrypt with a higher Cost reports older, cheaper hashes as needing a
+// rehash; the token endpoint then stores a fresh hash on the next
+// successful login, when the UserStore implements PasswordUpdater.
+func ExampleBcrypt_NeedsRehash() {
+	old, _ := tollgate.Bcrypt{Cost: 10}.Hash("wonderland")
+	fmt.Println(tollgate.Bcrypt{Cost: 10}.NeedsRehash(old))
+	fmt.Println(tollgate.Bcrypt{Cost: 11}.NeedsRehash(old))
+	// Output:
+	// false
+	// true
+}

@@ -1,0 +1,259 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/tollgate-go/tollgate"
+)
+
+// Limits of POST /items.
+const (
+	maxItemBody  = 4 << 10
+	maxItemName  = 100
+	maxItemCount = 10_000 // the items live in memory
+)
+
+// An item is what the items API serves.
+type item struct {
+	ID    int    `json:"id"`
+	Name  string `json:"name"`
+	Owner string `json:"owner"`
+}
+
+func seedItems() []item {
+	return []item{
+		{ID: 1, Name: "Portal Gun", Owner: "alice"},
+		{ID: 2, Name: "Plumbus", Owner: "bob"},
+	}
+}
+
+// server holds the state behind the routes.
+type server struct {
+	auth *tollgate.Authenticator
+
+	mu     sync.Mutex
+	items  []item
+	lastID int
+}
+
+// protect is auth.RequireScopes, with the caller's subject recorded for
+// the request log.
+func (s *server) protect(scopes ...string) func(http.Handler) http.Handler {
+	require := s.auth.RequireScopes(scopes...)
+	return func(next http.Handler) http.Handler {
+		return require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if p, ok := tollgate.FromContext(r.Context()); ok {
+				if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
+					info.subject = p.Subject
+				}
+			}
+			next.ServeHTTP(w, r)
+		}))
+	}
+}
+
+// me serves GET /users/me: the caller's username and granted scopes.
+func (s *server) me(w http.ResponseWriter, r *http.Request) {
+	p, _ := tollgate.FromContext(r.Context())
+	writeJSON(w, http.StatusOK, struct {
+		Username string   `json:"username"`
+		Scopes   []string `json:"scopes"`
+	}{p.Username, nonNil(p.Scopes)})
+}
+
+// listItems serves GET /items.
+func (s *server) listItems(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	items := slices.Clone(s.items)
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, items)
+}
+
+// createItem serves POST /items: a JSON object {"name": "..."} becomes an
+// item owned by the caller.
+func (s *server) createItem(w http.ResponseWriter, r *http.Request) {
+	p, _ := tollgate.FromContext(r.Context())
+	var in struct {
+		Name string `json:"name"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxItemBody))
+	err := dec.Decode(&in)
+	if err == nil && dec.More() {
+		err = errors.New("trailing data")
+	}
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("The body is larger than %d bytes", maxItemBody))
+		return
+	case err != nil:
+		writeError(w, http.StatusBadRequest, `The body must be one JSON object like {"name": "..."}`)
+		return
+	case !validName(in.Name):
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("name must be 1 to %d characters of text", maxItemName))
+		return
+	}
+	s.mu.Lock()
+	if len(s.items) >= maxItemCount {
+		s.mu.Unlock()
+		writeError(w, http.StatusServiceUnavailable, "The demo holds no more items")
+		return
+	}
+	s.lastID++
+	it := item{ID: s.lastID, Name: in.Name, Owner: p.Username}
+	s.items = append(s.items, it)
+	s.mu.Unlock()
+	writeJSON(w, http.StatusCreated, it)
+}
+
+// validName reports whether name is non-empty printable text of at most
+// maxItemName characters.
+func validName(name string) bool {
+	if name == "" || !utf8.ValidString(name) || utf8.RuneCountInString(name) > maxItemName {
+		return false
+	}
+	for _, c := range name {
+		if !unicode.IsPrint(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// listUsers serves GET /admin/users: the accounts without their
+// passwords or hashes.
+func (s *server) listUsers(w http.ResponseWriter, r *http.Request) {
+	type user struct {
+		Username string   `json:"username"`
+		Scopes   []string `json:"scopes"`
+		Disabled bool     `json:"disabled"`
+	}
+	out := make([]user, 0, len(demoUsers))
+	for _, u := range demoUsers {
+		out = append(out, user{u.name, nonNil(u.scopes), u.disabled})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// healthz serves GET /healthz, open to all.
+func healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// writeJSON answers with v as JSON. The answers are about the caller, so
+// no cache keeps them.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeError answers with the error shape the token endpoint uses
+// (RFC 6749 §5.2), so clients parse one kind of error.
+func writeError(w http.ResponseWriter, status int, desc string) {
+	code := "invalid_request"
+	if status >= 500 {
+		code = "temporarily_unavailable"
+	}
+	writeJSON(w, status, map[string]string{"error": code, "error_description": desc})
+}
+
+// requestInfo collects what the request log needs to know from inside
+// the handler chain: the subject is known only behind RequireScopes.
+type requestInfo struct {
+	subject string
+}
+
+type requestInfoKey struct{}
+
+// statusWriter remembers the status of the response.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// logRequests logs each request's method, path, status and subject. It
+// never logs headers, bodies or the query string: that is where tokens
+// and passwords travel.
+func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		info := &requestInfo{}
+		sw := &statusWriter{ResponseWriter: w}
+		sw.Header().Set("X-Content-Type-Options", "nosniff")
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info)))
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", sw.status),
+			slog.String("sub", info.subject),
+			slog.String("remote", r.RemoteAddr),
+			slog.Duration("duration", time.Since(start)),
+		)
+	})
+}
+
+// logEvent returns the Config.OnEvent hook: tollgate's audit events as
+// log lines. Events carry no secrets.
+func logEvent(logger *slog.Logger) func(context.Context, tollgate.Event) {
+	return func(ctx context.Context, e tollgate.Event) {
+		level := slog.LevelInfo
+		switch e.Type {
+		case tollgate.EventLoginFailed, tollgate.EventRefreshReused, tollgate.EventRefreshRejected:
+			level = slog.LevelWarn
+		}
+		attrs := []slog.Attr{slog.String("type", string(e.Type))}
+		for _, kv := range [...][2]string{
+			{"sub", e.Subject},
+			{"username", e.Username},
+			{"client_id", e.ClientID},
+			{"family", e.Family},
+			{"reason", e.Reason},
+			{"remote", e.RemoteAddr},
+		} {
+			if kv[1] != "" {
+				attrs = append(attrs, slog.String(kv[0], kv[1]))
+			}
+		}
+		logger.LogAttrs(ctx, level, "tollgate event", attrs...)
+	}
+}

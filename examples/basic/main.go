@@ -1,0 +1,378 @@
+// Command basic is a complete tollgate service: the OAuth 2.0 password
+// grant with JWT access tokens, scopes and rotating refresh tokens, in
+// front of a small items API, with four demo users.
+//
+//	go run ./examples/basic                 # ES256, key generated at start
+//	go run ./examples/basic -alg RS256 -access-ttl 5m
+//	TOLLGATE_SECRET=$(openssl rand -base64 32) go run ./examples/basic -alg HS256
+//	go run ./examples/basic -key signing-key.pem
+//
+// Routes:
+//
+//	POST /token                  RFC 6749 token endpoint (password, refresh_token)
+//	POST /revoke                 RFC 7009 revocation of a refresh token
+//	GET  /.well-known/jwks.json  the public verification keys
+//	GET  /users/me               scope "me": {"username", "scopes"}
+//	GET  /items                  scope "items:read": the items
+//	POST /items                  scope "items:write": {"name": "..."} creates one
+//	GET  /admin/users            scope "admin:users": the users
+//	GET  /healthz                open
+//
+// A session with curl:
+//
+//	curl -s -d grant_type=password -d username=alice -d password=wonderland localhost:8000/token
+//	curl -s -H "Authorization: Bearer $ACCESS" localhost:8000/users/me
+//	curl -s -d grant_type=refresh_token -d refresh_token=$REFRESH localhost:8000/token
+//	curl -s -d token=$REFRESH localhost:8000/revoke
+//
+// It is a demo: the users live in memory and their passwords are printed
+// at start. Serve it over HTTPS (behind a TLS-terminating proxy) anywhere
+// but on your own machine.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tollgate-go/tollgate"
+	"github.com/tollgate-go/tollgate/memstore"
+)
+
+// defaultAddr is where the server listens unless -addr says otherwise.
+const defaultAddr = "127.0.0.1:8000"
+
+// shutdownGrace is how long in-flight requests get to finish after
+// SIGINT or SIGTERM.
+const shutdownGrace = 10 * time.Second
+
+// algorithms are the values -alg accepts.
+var algorithms = []string{tollgate.HS256, tollgate.RS256, tollgate.ES256, tollgate.EdDSA}
+
+// scopes is the scope registry of the service.
+var scopes = map[string]string{
+	"me":          "Read your own profile",
+	"items:read":  "List items",
+	"items:write": "Create items",
+	"admin:users": "List the users",
+}
+
+// A demoUser is one of the accounts the example starts with.
+type demoUser struct {
+	name, password string
+	scopes         []string
+	disabled       bool
+}
+
+// demoUsers are printed at start: this is a demo, and its passwords are
+// meant to be typed.
+var demoUsers = []demoUser{
+	{"alice", "wonderland", []string{"me", "items:read", "items:write"}, false},
+	{"bob", "builder", []string{"me", "items:read"}, false},
+	{"carol", "admin-pass-123", []string{"me", "items:read", "items:write", "admin:users"}, false},
+	{"dave", "disabled-pass", []string{"me"}, true},
+}
+
+// options are the settings of the server, from flags and the environment.
+type options struct {
+	addr       string
+	alg        string // signing algorithm; with keyFile, the key's own unless algSet
+	algSet     bool   // -alg was given explicitly
+	keyFile    string // PEM or JWK file holding the signing key
+	secret     string // TOLLGATE_SECRET, for HS256
+	accessTTL  time.Duration
+	refreshTTL time.Duration
+	issuer     string
+	audience   string
+
+	bcryptCost int
+
+	// hasher, if set, replaces tollgate.Bcrypt{Cost: bcryptCost}: tests
+	// plug in a fast one (bcrypt under the race detector is very slow).
+	hasher tollgate.PasswordHasher
+}
+
+// parseOptions reads the command line and the environment. -help returns
+// flag.ErrHelp after printing the usage to out.
+func parseOptions(args []string, getenv func(string) string, out io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("basic", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprintf(out, `Usage: go run ./examples/basic [flags]
+
+An example tollgate service: OAuth 2.0 password grant, JWT access tokens,
+scopes, rotating refresh tokens. Demo users are printed at start.
+
+Environment:
+  TOLLGATE_SECRET
+    	the HS256 signing secret, at least 32 bytes (used with -alg HS256 and
+    	no -key; if unset, a random secret is generated and tokens die with
+    	the process)
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&o.addr, "addr", defaultAddr, "listen `address`")
+	fs.StringVar(&o.alg, "alg", tollgate.ES256, "signing `algorithm`: "+strings.Join(algorithms, ", ")+
+		"\n(with -key it must match the key, and defaults to the key's)")
+	fs.StringVar(&o.keyFile, "key", "", "load the signing key from a PEM or JWK `file`\n(default: a key generated at start; tokens die with the process)")
+	fs.DurationVar(&o.accessTTL, "access-ttl", tollgate.DefaultAccessTTL, "access token `lifetime`")
+	fs.DurationVar(&o.refreshTTL, "refresh-ttl", 720*time.Hour, "refresh token `lifetime`")
+	fs.IntVar(&o.bcryptCost, "bcrypt-cost", tollgate.DefaultBcryptCost, "bcrypt `cost` of the demo users' password hashes (10 to 31; each step doubles the time of a login)")
+	fs.StringVar(&o.issuer, "issuer", "", "the `URL` in the tokens' \"iss\" claim (default \"http://\" + the listen address)")
+	fs.StringVar(&o.audience, "audience", "", "the tokens' \"aud\" `claim` (default the issuer)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	fs.Visit(func(f *flag.Flag) { o.algSet = o.algSet || f.Name == "alg" })
+	if o.algSet && !knownAlg(o.alg) {
+		return o, fmt.Errorf("-alg %q: use one of %s", o.alg, strings.Join(algorithms, ", "))
+	}
+	if o.bcryptCost < 10 || o.bcryptCost > 31 {
+		return o, fmt.Errorf("-bcrypt-cost %d: use 10 to 31", o.bcryptCost)
+	}
+	if o.accessTTL <= 0 || o.refreshTTL <= 0 {
+		return o, errors.New("-access-ttl and -refresh-ttl must be positive")
+	}
+	o.secret = getenv("TOLLGATE_SECRET")
+	if o.usesSecret() && len(o.secret) < tollgate.MinHMACKeyBytes {
+		// Never echo the secret, not even in an error.
+		return o, fmt.Errorf("TOLLGATE_SECRET is %d bytes long; HS256 needs at least %d (try: openssl rand -base64 32)",
+			len(o.secret), tollgate.MinHMACKeyBytes)
+	}
+	return o, nil
+}
+
+func knownAlg(alg string) bool {
+	for _, a := range algorithms {
+		if a == alg {
+			return true
+		}
+	}
+	return false
+}
+
+// usesSecret reports whether TOLLGATE_SECRET is the signing key.
+func (o *options) usesSecret() bool {
+	return o.secret != "" && o.keyFile == "" && o.alg == tollgate.HS256
+}
+
+// main runs the server until SIGINT or SIGTERM.
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Stdout)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "basic:", err)
+		os.Exit(1)
+	}
+}
+
+// run parses args, serves until ctx is done, then shuts down gracefully.
+// The demo users and the logs go to stdout.
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	o, err := parseOptions(args, os.Getenv, stdout)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stdout, nil))
+
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	if o.issuer == "" {
+		o.issuer = issuerFor(ln.Addr().String())
+	}
+	handler, err := newServer(o, logger)
+	if err != nil {
+		return err
+	}
+	printUsers(stdout)
+
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      20 * time.Second, // a login waits for bcrypt
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10, // room for a tollgate.MaxTokenBytes token
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	logger.Info("listening", "url", "http://"+ln.Addr().String(), "issuer", o.issuer)
+
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// issuerFor is the default issuer for a listen address: "http://" + addr,
+// with "localhost" for an unspecified host.
+func issuerFor(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// printUsers writes the demo accounts as a table.
+func printUsers(out io.Writer) {
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "Demo users (in memory; the passwords are printed because this is a demo):")
+	fmt.Fprintln(tw, "  USERNAME\tPASSWORD\tSCOPES\t")
+	for _, u := range demoUsers {
+		s := strings.Join(u.scopes, " ")
+		if u.disabled {
+			s += "  (disabled)"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t\n", u.name, u.password, s)
+	}
+	_ = tw.Flush()
+}
+
+// newServer builds the service: the Authenticator with its in-memory
+// stores, and the routes behind the request logger.
+func newServer(o options, logger *slog.Logger) (http.Handler, error) {
+	if o.issuer == "" {
+		o.issuer = issuerFor(o.addr)
+	}
+	if o.audience == "" {
+		o.audience = o.issuer
+	}
+	key, err := signingKey(o, logger)
+	if err != nil {
+		return nil, err
+	}
+
+	// bcrypt is slow on purpose: hash the four passwords concurrently,
+	// and while New hashes its own dummy password.
+	hasher := o.hasher
+	if hasher == nil {
+		hasher = tollgate.Bcrypt{Cost: o.bcryptCost}
+	}
+	users := memstore.NewUsers()
+	var wg sync.WaitGroup
+	errs := make([]error, len(demoUsers))
+	for i, u := range demoUsers {
+		wg.Go(func() {
+			hash, err := hasher.Hash(u.password)
+			if err != nil {
+				errs[i] = fmt.Errorf("hashing the password of %s: %w", u.name, err)
+				return
+			}
+			users.Put(tollgate.User{ID: u.name, Username: u.name, PasswordHash: hash, Scopes: u.scopes, Disabled: u.disabled})
+		})
+	}
+	auth, err := tollgate.New(tollgate.Config{
+		Issuer:     o.issuer,
+		Audience:   []string{o.audience},
+		SigningKey: key,
+		Scopes:     scopes,
+		Users:      users,
+		Refresh:    memstore.NewRefreshStore(),
+		Hasher:     hasher,
+		AccessTTL:  o.accessTTL,
+		RefreshTTL: o.refreshTTL,
+		OnEvent:    logEvent(logger),
+		Logger:     logger,
+	})
+	wg.Wait()
+	if err := errors.Join(append(errs, err)...); err != nil {
+		return nil, err
+	}
+
+	s := &server{auth: auth, items: seedItems()}
+	s.lastID = s.items[len(s.items)-1].ID
+	need := s.protect
+
+	mux := http.NewServeMux()
+	// No method in these two patterns: for a GET, the library's handler
+	// answers 405 with "Allow: POST" and an RFC 6749 §5.2 body.
+	mux.Handle("/token", auth.TokenHandler())
+	mux.Handle("/revoke", auth.RevokeHandler())
+	mux.Handle("GET /.well-known/jwks.json", auth.JWKSHandler())
+	mux.Handle("GET /users/me", need("me")(http.HandlerFunc(s.me)))
+	mux.Handle("GET /items", need("items:read")(http.HandlerFunc(s.listItems)))
+	mux.Handle("POST /items", need("items:write")(http.HandlerFunc(s.createItem)))
+	mux.Handle("GET /admin/users", need("admin:users")(http.HandlerFunc(s.listUsers)))
+	mux.HandleFunc("GET /healthz", healthz)
+	return logRequests(logger, mux), nil
+}
+
+// signingKey returns the key from -key, from TOLLGATE_SECRET, or a new
+// one (with a warning: its tokens die with the process).
+func signingKey(o options, logger *slog.Logger) (*tollgate.Key, error) {
+	if o.secret != "" && !o.usesSecret() {
+		logger.Warn("TOLLGATE_SECRET is set but not used: it is the signing key only with -alg HS256 and no -key")
+	}
+	switch {
+	case o.keyFile != "":
+		key, err := tollgate.LoadKeyFile(o.keyFile)
+		if err != nil {
+			return nil, err
+		}
+		if o.algSet && key.Algorithm() != o.alg {
+			return nil, fmt.Errorf("-alg %s, but the key in %s is for %s", o.alg, o.keyFile, key.Algorithm())
+		}
+		logger.Info("signing key loaded", "file", o.keyFile, "alg", key.Algorithm(), "kid", key.ID())
+		return key, nil
+	case o.usesSecret():
+		key, err := tollgate.NewKey([]byte(o.secret))
+		if err != nil {
+			return nil, err
+		}
+		logger.Info("signing key from TOLLGATE_SECRET", "alg", key.Algorithm(), "kid", key.ID())
+		return key, nil
+	}
+	key, err := tollgate.GenerateKey(o.alg)
+	if err != nil {
+		return nil, err
+	}
+	if o.alg == tollgate.HS256 {
+		logger.Warn("WARNING: TOLLGATE_SECRET is not set: signing with a random HS256 secret generated at start; " +
+			"every token dies when this process exits")
+	} else {
+		logger.Warn("WARNING: signing with a key generated at start (use -key FILE to keep one); "+
+			"every token dies when this process exits", "alg", key.Algorithm(), "kid", key.ID())
+	}
+	return key, nil
+}

@@ -1,0 +1,479 @@
+package tollgate
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"net/http"
+	"net/netip"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// This file holds the brute-force and overload defences of the token
+// endpoint: the login throttle (failed logins per username and per client
+// IP) and the bound on concurrent password hashes.
+
+// ThrottleConfig configures the login throttle of the password grant
+// (Config.LoginThrottle). The zero value of every field selects the
+// documented default.
+//
+// Each username and each client IP has a window that opens with its first
+// failed login and lasts Window. Once a window holds the maximum number of
+// failures, further logins for that username, or from that IP, are answered
+// 429 with Retry-After (the end of the window) without looking the user up
+// or running the password hash. A successful login clears its username's
+// window and does not count against its IP. Attempts still being checked
+// count as failures until they succeed, so a burst of concurrent guesses
+// cannot slip past the limit while the hashes run.
+//
+// The per-username limit protects one account against guessing from many
+// addresses; its price is that anyone can keep a known username throttled
+// (OWASP Authentication Cheat Sheet, "Account Lockout"): the lockout is
+// short, answered with Retry-After, and the user's existing tokens and
+// refresh tokens keep working. Unknown usernames are throttled exactly like
+// known ones, so the throttle says nothing about which accounts exist.
+type ThrottleConfig struct {
+	// Disabled turns the throttle off. Default false: the throttle is on
+	// even when Config.LoginThrottle is nil.
+	Disabled bool
+
+	// MaxPerUsername is the number of failed logins allowed per username
+	// in one Window. Default 10.
+	MaxPerUsername int
+
+	// MaxPerIP is the number of failed logins allowed per client IP (IPv6:
+	// per /64 network, the usual allocation to one host or site) in one
+	// Window. Default 50, to leave room for several users behind one NAT.
+	MaxPerIP int
+
+	// Window is how long failures are remembered, counted from the first
+	// failure of the window. Default 15 minutes.
+	Window time.Duration
+
+	// MaxEntries bounds the usernames and the IPs tracked (each table
+	// separately), so that a flood of distinct usernames or addresses
+	// cannot grow memory without bound: past it the oldest windows are
+	// forgotten. An entry takes about 100 bytes (usernames are kept as
+	// 64-bit keyed hashes, not as text). Default 100 000.
+	MaxEntries int
+
+	// TrustedProxyHeader names a request header set by a reverse proxy in
+	// front of the service that holds the client's address, such as
+	// "X-Forwarded-For" or "X-Real-IP". The right-most address of the
+	// header (its last value, last comma-separated element) is used: the
+	// one the nearest proxy appended. Default "": the address is taken from
+	// the connection (http.Request.RemoteAddr).
+	//
+	// Set it only when every request reaches the service through a proxy
+	// that sets or appends this header: otherwise a client writes the
+	// header itself and chooses its own address, escaping the per-IP limit
+	// (and can throttle another address). With several proxies in a chain
+	// the right-most address is the second proxy's, not the client's; name
+	// a header that the outermost proxy sets instead. When the header is
+	// missing or not an IP address, RemoteAddr is used.
+	TrustedProxyHeader string
+}
+
+// Defaults of ThrottleConfig and of the hash bound.
+const (
+	DefaultThrottleMaxPerUsername = 10
+	DefaultThrottleMaxPerIP       = 50
+	DefaultThrottleWindow         = 15 * time.Minute
+	DefaultThrottleMaxEntries     = 100_000
+	DefaultHashQueueWait          = time.Second
+)
+
+// hardening is the brute-force, overload and revocation state of an
+// Authenticator, embedded in it. Each part is nil when turned off.
+type hardening struct {
+	throttle *throttle     // nil: no login throttle
+	hashSem  chan struct{} // a slot per hash that may run at once
+	hashWait time.Duration // how long a login waits for a slot
+	denylist Denylist      // nil: access tokens are not revocable
+}
+
+// newHardening checks and completes the hardening fields of cfg.
+func newHardening(cfg *Config) (hardening, []error) {
+	var h hardening
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("tollgate: "+format, args...)) }
+
+	tc := ThrottleConfig{}
+	if cfg.LoginThrottle != nil {
+		tc = *cfg.LoginThrottle
+	}
+	if tc.MaxPerUsername < 0 || tc.MaxPerIP < 0 || tc.Window < 0 || tc.MaxEntries < 0 {
+		bad("Config.LoginThrottle: negative limit")
+	}
+	if tc.TrustedProxyHeader != "" && !validHeaderName(tc.TrustedProxyHeader) {
+		bad("Config.LoginThrottle.TrustedProxyHeader %q is not a header name", tc.TrustedProxyHeader)
+	}
+	if !tc.Disabled {
+		h.throttle = newThrottle(tc)
+	}
+
+	switch n := cfg.MaxConcurrentHashes; {
+	case n < 0:
+		bad("Config.MaxConcurrentHashes is negative")
+	case n == 0:
+		cfg.MaxConcurrentHashes = 2 * runtime.GOMAXPROCS(0)
+	}
+	setDefault(&cfg.HashQueueWait, DefaultHashQueueWait)
+	if cfg.HashQueueWait < 0 {
+		cfg.HashQueueWait = 0
+	}
+	if cfg.MaxConcurrentHashes > 0 {
+		h.hashSem = make(chan struct{}, cfg.MaxConcurrentHashes)
+	}
+	h.hashWait = cfg.HashQueueWait
+	h.denylist = cfg.Denylist
+	return h, errs
+}
+
+// validHeaderName reports whether s is an HTTP field name (RFC 9110 §5.1).
+func validHeaderName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(isB64URL(c) || strings.IndexByte("!#$%&'*+.^`|~", c) >= 0) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// retryAfterError is an *Error answered with a Retry-After header
+// (RFC 9110 §10.2.3).
+type retryAfterError struct {
+	err   *Error
+	after time.Duration
+}
+
+func (e *retryAfterError) Error() string { return e.err.Error() }
+func (e *retryAfterError) Unwrap() error { return e.err }
+
+// retryAfterSeconds returns the Retry-After value of err, if it has one:
+// whole seconds, rounded up, at least 1.
+func retryAfterSeconds(err error) (string, bool) {
+	var ra *retryAfterError
+	if !errors.As(err, &ra) {
+		return "", false
+	}
+	s := int64((ra.after + time.Second - 1) / time.Second)
+	return strconv.FormatInt(max(s, 1), 10), true
+}
+
+// Causes of the load-shedding answers, for errors.Is and logs.
+var (
+	errThrottled = errors.New("tollgate: too many failed logins")
+	errHashBusy  = errors.New("tollgate: too many password hashes at once")
+)
+
+// errSlowDown answers a throttled login: 429 (RFC 6585 §4) with the
+// "slow_down" code. RFC 6749 §5.2 has no code for it; "slow_down" is the
+// token-endpoint error registered by RFC 8628 §3.5 for a client that must
+// wait before it asks again, which is what this is, and a client that does
+// not know it treats it as any other error. The status, not the code,
+// carries the meaning for HTTP clients.
+var errSlowDown = &Error{Code: "slow_down", Status: http.StatusTooManyRequests,
+	Description: "Too many failed logins; retry later", Err: errThrottled}
+
+// errBusy answers a login that found every hashing slot taken: 503 with
+// "temporarily_unavailable" (RFC 6749 §4.1.2.1, the code OAuth uses for an
+// overloaded server).
+var errBusy = &Error{Code: "temporarily_unavailable", Status: http.StatusServiceUnavailable,
+	Description: "The server is busy; retry later", Err: errHashBusy}
+
+// acquireHash takes a hashing slot, waiting at most Config.HashQueueWait.
+// When every slot is taken the first attempt fails without allocating; a
+// timer is made only for a login that has to wait.
+func (a *Authenticator) acquireHash(ctx context.Context) error {
+	if a.hashSem == nil {
+		return nil
+	}
+	select {
+	case a.hashSem <- struct{}{}:
+		return nil
+	default:
+	}
+	busy := &retryAfterError{err: errBusy, after: a.hashWait}
+	if a.hashWait <= 0 {
+		return busy
+	}
+	t := time.NewTimer(a.hashWait)
+	defer t.Stop()
+	select {
+	case a.hashSem <- struct{}{}:
+		return nil
+	case <-t.C:
+		return busy
+	case <-ctx.Done():
+		return busy
+	}
+}
+
+// releaseHash gives back a slot taken by acquireHash.
+func (a *Authenticator) releaseHash() {
+	if a.hashSem != nil {
+		<-a.hashSem
+	}
+}
+
+// verifyHash runs the hasher's Verify within the bound on concurrent
+// hashes. Every password comparison of a login, the one against the dummy
+// hash for unknown users included, goes through it.
+func (a *Authenticator) verifyHash(ctx context.Context, hash []byte, password string) (bool, error) {
+	if err := a.acquireHash(ctx); err != nil {
+		return false, err
+	}
+	defer a.releaseHash()
+	return a.hasher.Verify(hash, password)
+}
+
+// hashPassword runs the hasher's Hash within the bound on concurrent
+// hashes.
+func (a *Authenticator) hashPassword(ctx context.Context, password string) ([]byte, error) {
+	if err := a.acquireHash(ctx); err != nil {
+		return nil, err
+	}
+	defer a.releaseHash()
+	return a.hasher.Hash(password)
+}
+
+// loginTicket is a login attempt counted by the throttle, settled by
+// endLogin.
+type loginTicket struct {
+	user    uint64
+	ip      netip.Addr
+	counted bool
+}
+
+// startLogin counts a login attempt against the throttle, before the user
+// is looked up, or refuses it with 429 when the username or the client IP
+// is over its limit.
+func (a *Authenticator) startLogin(r *http.Request, username, clientID string) (loginTicket, error) {
+	t := a.throttle
+	if t == nil {
+		return loginTicket{}, nil
+	}
+	tk := loginTicket{user: maphash.String(t.seed, username), ip: t.clientIP(r), counted: true}
+	retry, which := t.begin(tk, a.now())
+	if which != "" {
+		a.emit(r.Context(), r, Event{Type: EventLoginThrottled, Username: username, ClientID: clientID, Reason: which})
+		return loginTicket{}, &retryAfterError{err: errSlowDown, after: retry}
+	}
+	return tk, nil
+}
+
+// endLogin settles an attempt: a success clears the username's failures
+// and is not counted against the IP; a server fault or an overload is not
+// the client's failure and is refunded; a failure stays counted.
+func (a *Authenticator) endLogin(tk loginTicket, ok bool, err error) {
+	if !tk.counted {
+		return
+	}
+	switch {
+	case ok:
+		a.throttle.succeeded(tk)
+	case err != nil:
+		a.throttle.refund(tk)
+	}
+}
+
+// throttle counts failed logins per username and per client IP in fixed
+// windows. It starts no goroutine: expired windows are dropped lazily, on
+// the next attempt, and the tables are bounded by MaxEntries.
+type throttle struct {
+	seed   maphash.Seed // keys usernames; random, so collisions cannot be aimed
+	header string       // the trusted proxy header, or ""
+	window time.Duration
+
+	mu    sync.Mutex
+	users windows[uint64]
+	ips   windows[netip.Addr]
+}
+
+func newThrottle(c ThrottleConfig) *throttle {
+	if c.MaxPerUsername == 0 {
+		c.MaxPerUsername = DefaultThrottleMaxPerUsername
+	}
+	if c.MaxPerIP == 0 {
+		c.MaxPerIP = DefaultThrottleMaxPerIP
+	}
+	if c.Window == 0 {
+		c.Window = DefaultThrottleWindow
+	}
+	if c.MaxEntries == 0 {
+		c.MaxEntries = DefaultThrottleMaxEntries
+	}
+	return &throttle{
+		seed:   maphash.MakeSeed(),
+		header: http.CanonicalHeaderKey(c.TrustedProxyHeader),
+		window: c.Window,
+		users:  newWindows[uint64](c.MaxPerUsername, c.MaxEntries),
+		ips:    newWindows[netip.Addr](c.MaxPerIP, c.MaxEntries),
+	}
+}
+
+// begin counts an attempt for tk, or, when its username or IP is over the
+// limit, reports which ("username" or "client_ip") and how long until the
+// window ends. A refused attempt is not counted.
+func (t *throttle) begin(tk loginTicket, now time.Time) (time.Duration, string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.users.expire(now, t.window)
+	t.ips.expire(now, t.window)
+	if d, over := t.users.over(tk.user, now, t.window); over {
+		return d, "username"
+	}
+	if tk.ip.IsValid() {
+		if d, over := t.ips.over(tk.ip, now, t.window); over {
+			return d, "client_ip"
+		}
+		t.ips.add(tk.ip, now)
+	}
+	t.users.add(tk.user, now)
+	return 0, ""
+}
+
+func (t *throttle) succeeded(tk loginTicket) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.users.remove(tk.user)
+	if tk.ip.IsValid() {
+		t.ips.sub(tk.ip)
+	}
+}
+
+func (t *throttle) refund(tk loginTicket) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.users.sub(tk.user)
+	if tk.ip.IsValid() {
+		t.ips.sub(tk.ip)
+	}
+}
+
+// clientIP returns the address the per-IP limit applies to: from the
+// trusted proxy header when configured and usable, else from RemoteAddr.
+// IPv4-mapped IPv6 addresses are unmapped, and IPv6 addresses are reduced
+// to their /64 network. The zero Addr means unknown: no per-IP limit.
+func (t *throttle) clientIP(r *http.Request) netip.Addr {
+	var ip netip.Addr
+	if t.header != "" {
+		if vs := r.Header[t.header]; len(vs) > 0 {
+			v := vs[len(vs)-1]
+			if i := strings.LastIndexByte(v, ','); i >= 0 {
+				v = v[i+1:]
+			}
+			ip = parseIP(strings.TrimSpace(v))
+		}
+	}
+	if !ip.IsValid() {
+		ip = parseIP(r.RemoteAddr)
+	}
+	if !ip.IsValid() {
+		return ip
+	}
+	ip = ip.Unmap().WithZone("")
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		ip = p.Addr()
+	}
+	return ip
+}
+
+// parseIP parses "host:port", "[v6]:port" or a bare address.
+func parseIP(s string) netip.Addr {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr()
+	}
+	ip, _ := netip.ParseAddr(s)
+	return ip
+}
+
+// windows is one table of the throttle: a window per key, in a list
+// ordered by the window's start (a window is only ever added at the back),
+// so expiry and eviction both take from the front.
+type windows[K comparable] struct {
+	limit, max int
+	byKey      map[K]*list.Element
+	order      list.List // of *window[K]
+}
+
+type window[K comparable] struct {
+	key   K
+	start time.Time
+	n     int
+}
+
+func newWindows[K comparable](limit, maxEntries int) windows[K] {
+	return windows[K]{limit: limit, max: maxEntries, byKey: make(map[K]*list.Element)}
+}
+
+// expire drops the windows that ended by now.
+func (w *windows[K]) expire(now time.Time, d time.Duration) {
+	for e := w.order.Front(); e != nil; e = w.order.Front() {
+		win := e.Value.(*window[K])
+		if now.Before(win.start.Add(d)) {
+			return
+		}
+		w.drop(e)
+	}
+}
+
+// over reports whether k has used up its window, and when the window ends.
+func (w *windows[K]) over(k K, now time.Time, d time.Duration) (time.Duration, bool) {
+	e, ok := w.byKey[k]
+	if !ok {
+		return 0, false
+	}
+	win := e.Value.(*window[K])
+	if win.n < w.limit {
+		return 0, false
+	}
+	return win.start.Add(d).Sub(now), true
+}
+
+// add counts one attempt for k, opening a window if it has none and
+// evicting the oldest window when the table is full.
+func (w *windows[K]) add(k K, now time.Time) {
+	if e, ok := w.byKey[k]; ok {
+		e.Value.(*window[K]).n++
+		return
+	}
+	if w.order.Len() >= w.max {
+		w.drop(w.order.Front())
+	}
+	w.byKey[k] = w.order.PushBack(&window[K]{key: k, start: now, n: 1})
+}
+
+// sub takes back one attempt of k.
+func (w *windows[K]) sub(k K) {
+	e, ok := w.byKey[k]
+	if !ok {
+		return
+	}
+	if win := e.Value.(*window[K]); win.n > 1 {
+		win.n--
+		return
+	}
+	w.drop(e)
+}
+
+// remove forgets k's window.
+func (w *windows[K]) remove(k K) {
+	if e, ok := w.byKey[k]; ok {
+		w.drop(e)
+	}
+}
+
+func (w *windows[K]) drop(e *list.Element) {
+	delete(w.byKey, e.Value.(*window[K]).key)
+	w.order.Remove(e)
+}
