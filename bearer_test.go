@@ -800,3 +800,36 @@ func TestVerifierFromJWKS(t *testing.T) {
 
 // discardLogger keeps expected server-error logs out of test output.
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// TestErrorHandlerCannotChangeLaterChallenges: an error handler that
+// modifies the error it is given (here, the shared insufficient_scope
+// answer) changes nothing for the next request.
+func TestErrorHandlerCannotChangeLaterChallenges(t *testing.T) {
+	f := newFixture(t, "", func(c *tollgate.Config) {
+		c.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+			var e *tollgate.Error
+			if errors.As(err, &e) {
+				e.Scope, e.Description, e.Code, e.Status = "hacked", "hacked", "hacked", 200
+			}
+			tollgate.DefaultErrorHandler(w, r, err)
+		}
+	})
+	bob := tokenOf(t, f, "bob", "builder")
+	want := challengeWith("insufficient_scope", descInsufficient, "items:write")
+	for i := range 3 {
+		req := httptest.NewRequest("POST", "/items", nil)
+		req.Header.Set("Authorization", "Bearer "+bob)
+		rec := f.do(req)
+		if got := rec.Header().Get("WWW-Authenticate"); got != want {
+			t.Fatalf("request %d: WWW-Authenticate = %q, want %q", i, got, want)
+		}
+	}
+	// Nor do the package's sentinel errors change.
+	if tollgate.ErrInsufficientScope.Code != "insufficient_scope" || tollgate.ErrInvalidToken.Status != 401 {
+		t.Errorf("sentinels modified: %+v %+v", tollgate.ErrInsufficientScope, tollgate.ErrInvalidToken)
+	}
+	for i := range 2 {
+		checkInvalidToken(t, f.get("/items", "Bearer x.y.z"), "")
+		_ = i
+	}
+}

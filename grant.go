@@ -273,7 +273,7 @@ func (a *Authenticator) passwordGrant(r *http.Request, form url.Values, clientID
 		granted = requested
 	}
 	g := grantee{subject: u.subject(), username: u.Username, clientID: clientID}
-	resp, err := a.issue(ctx, nil, g, granted)
+	resp, err := a.issue(ctx, g, granted)
 	if err != nil {
 		return nil, err
 	}
@@ -315,33 +315,50 @@ func (a *Authenticator) refreshGrant(r *http.Request, form url.Values, clientID 
 		user = u
 		return nil
 	}
-	rt, err := a.spendRefresh(ctx, r, token, clientID, check)
+	// prepare mints the access token and the successor refresh token for
+	// a checked parent; the successor is stored atomically with the spend.
+	prepare := func(rt RefreshToken) (*tokenResponse, *RefreshToken, error) {
+		granted := rt.Scopes
+		if form.Get("scope") != "" {
+			granted = requested
+		}
+		// Scopes withdrawn from the user, or from the registry, since the
+		// login are not granted again.
+		granted = intersect(granted, a.scopes.registered(user.Scopes))
+		g := grantee{subject: rt.Subject, username: rt.Username, clientID: rt.ClientID}
+		return a.prepare(&rt, g, granted)
+	}
+	resp, rt, err := a.spendRefresh(ctx, r, token, clientID, check, prepare)
 	if err != nil {
 		return nil, err
 	}
-	granted := rt.Scopes
-	if form.Get("scope") != "" {
-		granted = requested
-	}
-	// Scopes withdrawn from the user, or from the registry, since the
-	// login are not granted again.
-	granted = intersect(granted, a.scopes.registered(user.Scopes))
-	g := grantee{subject: rt.Subject, username: rt.Username, clientID: rt.ClientID}
-	resp, err := a.issue(ctx, &rt, g, granted)
-	if err != nil {
-		return nil, err
-	}
-	a.emit(ctx, r, Event{Type: EventRefreshRotated, Subject: g.subject, Username: g.username, ClientID: g.clientID, Family: rt.Family})
+	a.emit(ctx, r, Event{Type: EventRefreshRotated, Subject: rt.Subject, Username: rt.Username, ClientID: rt.ClientID, Family: rt.Family})
 	return resp, nil
 }
 
-// issue mints an access token and, with a RefreshStore, a refresh token in
-// parent's family (a new family when parent is nil).
-func (a *Authenticator) issue(ctx context.Context, parent *RefreshToken, g grantee, scopes []string) (*tokenResponse, error) {
+// issue mints an access token and, with a RefreshStore, stores a refresh
+// token in a new family: the answer to a login.
+func (a *Authenticator) issue(ctx context.Context, g grantee, scopes []string) (*tokenResponse, error) {
+	resp, next, err := a.prepare(nil, g, scopes)
+	if err != nil {
+		return nil, err
+	}
+	if next != nil {
+		if err := a.refresh.Create(ctx, *next); err != nil {
+			return nil, err
+		}
+	}
+	return resp, nil
+}
+
+// prepare mints an access token for scopes and, with a RefreshStore,
+// makes (but does not store) the refresh token that goes with it: in
+// parent's family, or in a new family when parent is nil.
+func (a *Authenticator) prepare(parent *RefreshToken, g grantee, scopes []string) (*tokenResponse, *RefreshToken, error) {
 	now := a.now()
 	access, exp, err := a.mint(g, scopes, now)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	resp := &tokenResponse{
 		AccessToken: access,
@@ -349,16 +366,10 @@ func (a *Authenticator) issue(ctx context.Context, parent *RefreshToken, g grant
 		ExpiresIn:   int64(exp.Sub(now.Truncate(1e9)).Seconds()),
 		Scope:       formatScope(scopes),
 	}
-	if a.refresh != nil {
-		rtok, err := a.issueRefresh(ctx, parent, g, scopes, now, a.accessTokenID(access), exp)
-		if errors.Is(err, ErrNotFound) {
-			// The family was revoked while this request ran.
-			return nil, ErrInvalidGrant.with(descRefreshInvalid, err)
-		}
-		if err != nil {
-			return nil, err
-		}
-		resp.RefreshToken = rtok
+	if a.refresh == nil {
+		return resp, nil, nil
 	}
-	return resp, nil
+	tok, next := a.newRefresh(parent, g, scopes, now, a.accessTokenID(access), exp)
+	resp.RefreshToken = tok
+	return resp, next, nil
 }

@@ -551,3 +551,30 @@ func TestNewConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestParseKeySetRefusesSecrets: a JWK Set is a public document (RFC 7517
+// §5, RFC 8725 §3.5). A symmetric "oct" key in one is a published secret:
+// accepting it as an HS256 verification key lets anyone who reads the set
+// forge tokens. A key for encryption ("use": "enc") is not a signature
+// key, and a private key in a set is returned as its public half.
+func TestParseKeySetRefusesSecrets(t *testing.T) {
+	oct := `{"kty":"oct","kid":"published","k":"` + b64(make([]byte, 32)) + `"}`
+	if ks, err := tollgate.ParseKeySet([]byte(`{"keys":[` + oct + `]}`)); err == nil {
+		// The forgery this permits:
+		v := verifierFor(t, ks...)
+		tok := forge(t, "HS256", make([]byte, 32), map[string]any{"alg": "HS256", "typ": "at+jwt", "kid": "published"}, goodClaims())
+		t.Errorf("ParseKeySet accepted an oct key %v; a token forged with the published secret gets %d", ks, getVia(v, "/items", tok).Code)
+	}
+	enc := string(privateJWK(t, testRawKeys(t).ec, map[string]any{"use": "enc"}))
+	if ks, err := tollgate.ParseKeySet([]byte(`{"keys":[` + enc + `]}`)); err == nil {
+		t.Errorf("ParseKeySet accepted a key with use enc: %v", ks)
+	}
+	priv := string(privateJWK(t, testRawKeys(t).ec, nil))
+	ks, err := tollgate.ParseKeySet([]byte(`{"keys":[` + priv + `]}`))
+	if err != nil {
+		t.Fatalf("ParseKeySet(private EC key): %v", err)
+	}
+	if _, err := tollgate.New(tollgate.Config{Issuer: testIssuer, Audience: []string{testAudience}, SigningKey: ks[0]}); err == nil {
+		t.Errorf("a key from a JWK Set can sign: %v", ks[0])
+	}
+}

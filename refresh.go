@@ -72,12 +72,16 @@ type RefreshStore interface {
 	Lookup(ctx context.Context, hash string) (RefreshToken, error)
 
 	// Consume atomically marks the token with the given hash as used at now
-	// and returns it. If it was already used, Consume increments Reuses and
-	// returns the token (with the first UsedAt and the new Reuses) and an
-	// error for which errors.Is(err, ErrReused) is true. It returns
-	// ErrNotFound if there is no such token or its family was revoked. Of
-	// concurrent calls for one hash, exactly one succeeds.
-	Consume(ctx context.Context, hash string, now time.Time) (RefreshToken, error)
+	// and returns it. If next is not nil, the same atomic step also stores
+	// next (the rotated successor, in the same family) as Create would: the
+	// spend and the successor happen together or not at all, so a
+	// revocation that follows a spend always finds the successor and kills
+	// it too. If the token was already used, Consume stores nothing,
+	// increments Reuses and returns the token (with the first UsedAt and the
+	// new Reuses) and an error for which errors.Is(err, ErrReused) is true.
+	// It returns ErrNotFound if there is no such token or its family was
+	// revoked. Of concurrent calls for one hash, exactly one succeeds.
+	Consume(ctx context.Context, hash string, now time.Time, next *RefreshToken) (RefreshToken, error)
 
 	// RevokeFamily makes every token of family unusable, now and for any
 	// later Create in that family. Revoking an unknown family is not an
@@ -124,10 +128,10 @@ func newFamilyID() string {
 // token that cannot be used.
 const descRefreshInvalid = "The refresh token is invalid, expired or revoked"
 
-// issueRefresh stores a new refresh token and returns it: in parent's
-// family, with parent's scope, or in a new family granting scopes when
-// parent is nil.
-func (a *Authenticator) issueRefresh(ctx context.Context, parent *RefreshToken, u grantee, scopes []string, now time.Time, accessID string, accessExp time.Time) (string, error) {
+// newRefresh makes a new refresh token and its record, not yet stored: in
+// parent's family, with parent's scope, or in a new family granting scopes
+// when parent is nil.
+func (a *Authenticator) newRefresh(parent *RefreshToken, u grantee, scopes []string, now time.Time, accessID string, accessExp time.Time) (string, *RefreshToken) {
 	tok, hash := newRefreshSecret()
 	rt := RefreshToken{
 		Hash:     hash,
@@ -157,84 +161,107 @@ func (a *Authenticator) issueRefresh(ctx context.Context, parent *RefreshToken, 
 	if rt.ExpiresAt.After(rt.FamilyExpiresAt) {
 		rt.ExpiresAt = rt.FamilyExpiresAt
 	}
-	if err := a.refresh.Create(ctx, rt); err != nil {
-		return "", err
-	}
-	return tok, nil
+	return tok, &rt
 }
 
-// spendRefresh checks a presented refresh token and spends it. It returns
-// the spent record, or an *Error for the client (invalid_grant), or a server
-// fault. Every check that can fail runs before the token is spent, so a
-// request that fails never spends a token; reuse of a spent token revokes
-// the family (RFC 9700 §4.14.2), unless it falls within the grace period.
-func (a *Authenticator) spendRefresh(ctx context.Context, r *http.Request, token, clientID string, check func(RefreshToken) error) (RefreshToken, error) {
+// spendRefresh checks a presented refresh token, spends it and rotates it:
+// prepare makes the answer and the successor token, which the store keeps
+// in the same atomic step as the spend. It returns the answer and the spent
+// record, or an *Error for the client (invalid_grant), or a server fault.
+// Every check that can fail runs before the token is spent, so a request
+// that fails never spends a token. Reuse of a spent token revokes the
+// family (RFC 9700 §4.14.2), unless it falls within the grace period; as
+// spend and successor are one step, the revocation always kills the
+// successor too, and of concurrent requests with one token exactly one
+// gets an answer.
+func (a *Authenticator) spendRefresh(ctx context.Context, r *http.Request, token, clientID string,
+	check func(RefreshToken) error, prepare func(RefreshToken) (*tokenResponse, *RefreshToken, error)) (*tokenResponse, RefreshToken, error) {
 	now := a.now()
 	invalid := ErrInvalidGrant.with(descRefreshInvalid, nil)
 	if !wellFormedRefresh(token) {
-		return RefreshToken{}, invalid
+		return nil, RefreshToken{}, invalid
 	}
 	hash := hashRefresh(token)
 	rt, err := a.refresh.Lookup(ctx, hash)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		return RefreshToken{}, invalid
+		return nil, RefreshToken{}, invalid
 	case err != nil:
-		return RefreshToken{}, err
+		return nil, RefreshToken{}, err
+	}
+	if !rt.UsedAt.IsZero() {
+		// Reuse is detected before anything else, whichever client_id the
+		// request names: a public client's id proves nothing.
+		return a.reuse(ctx, r, rt, now, false, check, prepare)
 	}
 	if rt.ClientID != clientID {
 		// RFC 6749 §6: the token must have been issued to this client.
-		return RefreshToken{}, ErrInvalidGrant.with(descRefreshInvalid, errors.New("tollgate: refresh token of another client"))
-	}
-	if !rt.UsedAt.IsZero() {
-		return a.reuse(ctx, r, rt, now, false, check)
+		return nil, RefreshToken{}, ErrInvalidGrant.with(descRefreshInvalid, errors.New("tollgate: refresh token of another client"))
 	}
 	if !now.Before(rt.ExpiresAt) || !now.Before(rt.FamilyExpiresAt) {
-		return RefreshToken{}, invalid
+		return nil, RefreshToken{}, invalid
 	}
 	if err := check(rt); err != nil {
-		return RefreshToken{}, err
+		return nil, RefreshToken{}, err
 	}
-	spent, err := a.refresh.Consume(ctx, hash, now)
+	resp, next, err := prepare(rt)
+	if err != nil {
+		return nil, RefreshToken{}, err
+	}
+	spent, err := a.refresh.Consume(ctx, hash, now, next)
 	switch {
 	case errors.Is(err, ErrReused):
 		// Lost a race with another request presenting the same token.
-		return a.reuse(ctx, r, spent, now, true, check)
+		return a.reuse(ctx, r, spent, now, true, check, prepare)
 	case errors.Is(err, ErrNotFound):
-		return RefreshToken{}, invalid
+		// Unknown by now, or its family revoked meanwhile.
+		return nil, RefreshToken{}, invalid
 	case err != nil:
-		return RefreshToken{}, err
+		return nil, RefreshToken{}, err
 	}
-	return spent, nil
+	return resp, spent, nil
 }
 
 // reuse handles a spent refresh token presented again. rt comes from
 // Lookup (counted false) or from a Consume that already counted this
 // presentation (counted true). Within the grace period, the first reuse is
-// honoured once (the client may have lost the response to its refresh);
-// every other reuse revokes the family (RFC 9700 §4.14.2).
-func (a *Authenticator) reuse(ctx context.Context, r *http.Request, rt RefreshToken, now time.Time, counted bool, check func(RefreshToken) error) (RefreshToken, error) {
-	if g := a.cfg.RefreshGracePeriod; g > 0 && now.Sub(rt.UsedAt) <= g && now.Before(rt.FamilyExpiresAt) && check(rt) == nil {
+// honoured once (the client may have lost the response to its refresh),
+// with a successor in the same family; every other reuse revokes the
+// family (RFC 9700 §4.14.2).
+func (a *Authenticator) reuse(ctx context.Context, r *http.Request, rt RefreshToken, now time.Time, counted bool,
+	check func(RefreshToken) error, prepare func(RefreshToken) (*tokenResponse, *RefreshToken, error)) (*tokenResponse, RefreshToken, error) {
+	if g := a.cfg.RefreshGracePeriod; g > 0 && now.Sub(rt.UsedAt) <= g &&
+		now.Before(rt.ExpiresAt.Add(g)) && now.Before(rt.FamilyExpiresAt) && check(rt) == nil {
 		if !counted {
 			var err error
-			rt, err = a.refresh.Consume(ctx, rt.Hash, now)
+			rt, err = a.refresh.Consume(ctx, rt.Hash, now, nil)
 			switch {
 			case errors.Is(err, ErrNotFound):
-				return RefreshToken{}, ErrInvalidGrant.with(descRefreshInvalid, err)
+				return nil, RefreshToken{}, ErrInvalidGrant.with(descRefreshInvalid, err)
 			case err != nil && !errors.Is(err, ErrReused):
-				return RefreshToken{}, err
+				return nil, RefreshToken{}, err
 			}
 		}
 		if rt.Reuses == 1 {
+			resp, next, err := prepare(rt)
+			if err == nil && next != nil {
+				err = a.refresh.Create(ctx, *next)
+			}
+			switch {
+			case errors.Is(err, ErrNotFound):
+				return nil, RefreshToken{}, ErrInvalidGrant.with(descRefreshInvalid, err)
+			case err != nil:
+				return nil, RefreshToken{}, err
+			}
 			a.emit(ctx, r, Event{Type: EventRefreshGraceReuse, Subject: rt.Subject, Username: rt.Username, ClientID: rt.ClientID, Family: rt.Family})
-			return rt, nil
+			return resp, rt, nil
 		}
 	}
 	if err := a.revokeFamily(ctx, r, rt, "refresh_reused"); err != nil {
-		return RefreshToken{}, err
+		return nil, RefreshToken{}, err
 	}
 	a.emit(ctx, r, Event{Type: EventRefreshReused, Subject: rt.Subject, Username: rt.Username, ClientID: rt.ClientID, Family: rt.Family})
-	return RefreshToken{}, ErrInvalidGrant.with(descRefreshInvalid, ErrReused)
+	return nil, RefreshToken{}, ErrInvalidGrant.with(descRefreshInvalid, ErrReused)
 }
 
 // RevokeHandler returns the RFC 7009 token revocation endpoint, to be

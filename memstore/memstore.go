@@ -144,10 +144,15 @@ func (s *RefreshStore) Create(ctx context.Context, t tollgate.RefreshToken) erro
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	t.Scopes = slices.Clone(t.Scopes)
-	t.UsedAt, t.Reuses = time.Time{}, 0
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.create(t)
+}
+
+// create stores t; s.mu is held.
+func (s *RefreshStore) create(t tollgate.RefreshToken) error {
+	t.Scopes = slices.Clone(t.Scopes)
+	t.UsedAt, t.Reuses = time.Time{}, 0
 	s.init()
 	s.dropExpired(t.IssuedAt)
 	f := s.families[t.Family]
@@ -206,8 +211,9 @@ func (s *RefreshStore) Lookup(ctx context.Context, hash string) (tollgate.Refres
 	return copyToken(t), nil
 }
 
-// Consume marks the token used at now, atomically.
-func (s *RefreshStore) Consume(ctx context.Context, hash string, now time.Time) (tollgate.RefreshToken, error) {
+// Consume marks the token used at now and stores next, if not nil, in one
+// atomic step.
+func (s *RefreshStore) Consume(ctx context.Context, hash string, now time.Time, next *tollgate.RefreshToken) (tollgate.RefreshToken, error) {
 	if err := ctx.Err(); err != nil {
 		return tollgate.RefreshToken{}, err
 	}
@@ -220,6 +226,11 @@ func (s *RefreshStore) Consume(ctx context.Context, hash string, now time.Time) 
 	if !t.UsedAt.IsZero() {
 		t.Reuses++
 		return copyToken(t), tollgate.ErrReused
+	}
+	if next != nil {
+		if err := s.create(*next); err != nil {
+			return tollgate.RefreshToken{}, err
+		}
 	}
 	t.UsedAt = now
 	return copyToken(t), nil

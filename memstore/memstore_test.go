@@ -81,7 +81,7 @@ func TestExpiredTokensDroppedOnCreate(t *testing.T) {
 	mustCreate(t, s, rec("short1", "f1", t0, time.Hour, 100*time.Hour))
 	mustCreate(t, s, rec("short2", "f2", t0, time.Hour, 100*time.Hour))
 	mustCreate(t, s, rec("long", "f1", t0, 10*time.Hour, 100*time.Hour))
-	if _, err := s.Consume(t.Context(), "short2", t0.Add(time.Minute)); err != nil {
+	if _, err := s.Consume(t.Context(), "short2", t0.Add(time.Minute), nil); err != nil {
 		t.Fatal(err)
 	}
 	if n := s.Len(); n != 3 {
@@ -177,7 +177,7 @@ func TestRefreshCopiesNotAliased(t *testing.T) {
 	}
 	got.Scopes[1] = "admin:users"
 	got.UsedAt = t0 // a returned record is a copy: this spends nothing
-	spent, err := s.Consume(t.Context(), "h", t0.Add(time.Minute))
+	spent, err := s.Consume(t.Context(), "h", t0.Add(time.Minute), nil)
 	if err != nil {
 		t.Fatalf("Consume after mutating a Lookup result = %v, want nil", err)
 	}

@@ -27,12 +27,18 @@
 // as arguments and in the records, as the contracts say. The times it
 // stores lie in the near future of the real clock, so a backend that sets
 // a database-side expiry from ExpiresAt keeps the records during the run.
-// Times are compared with [time.Time.Equal] at whole-second precision, so
-// a backend may drop monotonic readings, locations and sub-second digits.
+// Every time it stores is a whole second, and times are compared with
+// [time.Time.Equal], so a backend may drop monotonic readings, locations
+// and sub-second digits.
 //
-// The package depends only on the standard library's testing package and
-// on tollgate itself, so a store's module does not take on any test
-// framework by running it.
+// Optional interfaces are checked when the store implements them
+// ([tollgate.FamilyLister] for a RefreshStore, [tollgate.PasswordUpdater]
+// for a UserStore) and their subtests skipped otherwise, as is
+// ContextCanceled for a store that ignores its context.
+//
+// The package imports only the standard library (testing among it) and
+// tollgate itself, so a store's module takes on no test framework by
+// running it.
 package storetest
 
 import (
@@ -65,7 +71,10 @@ func TestRefreshStore(t *testing.T, newStore func(t *testing.T) tollgate.Refresh
 	run("ScopesRoundTrip", refreshScopesRoundTrip)
 	run("TimesRoundTrip", refreshTimesRoundTrip)
 	run("ContextCanceled", refreshContextCanceled)
+	run("ConsumeStoresSuccessor", refreshConsumeStoresSuccessor)
+	run("ReusedConsumeStoresNoSuccessor", refreshReusedConsumeStoresNoSuccessor)
 	run("ConcurrentConsumeSucceedsOnce", refreshConcurrentConsumeSucceedsOnce)
+	run("ConcurrentRotationStoresOneSuccessor", refreshConcurrentRotation)
 	run("ConcurrentCreateConsumeRevoke", refreshConcurrentCreateConsumeRevoke)
 	run("FamilyListerListsFamily", refreshListFamily)
 }
@@ -106,7 +115,7 @@ func mustCreate(t *testing.T, s tollgate.RefreshStore, rt tollgate.RefreshToken)
 
 func mustConsume(t *testing.T, s tollgate.RefreshStore, hash string, now time.Time) tollgate.RefreshToken {
 	t.Helper()
-	got, err := s.Consume(t.Context(), hash, now)
+	got, err := s.Consume(t.Context(), hash, now, nil)
 	if err != nil {
 		t.Fatalf("first Consume(%q) = %v, want nil (an unused token can be spent once)", hash, err)
 	}
@@ -165,7 +174,7 @@ func refreshSecondConsumeIsReuse(t *testing.T, s tollgate.RefreshStore) {
 	mustConsume(t, s, "h1", first)
 	for i := 1; i <= 2; i++ {
 		now := first.Add(time.Duration(i) * time.Minute)
-		got, err := s.Consume(t.Context(), "h1", now)
+		got, err := s.Consume(t.Context(), "h1", now, nil)
 		if !errors.Is(err, tollgate.ErrReused) {
 			t.Fatalf("Consume #%d of a spent token = %v, want an error wrapping ErrReused (a spent token must be detected)", i+1, err)
 		}
@@ -202,7 +211,7 @@ func refreshLookupDoesNotSpend(t *testing.T, s tollgate.RefreshStore) {
 	if !got.UsedAt.Equal(now) || got.Reuses != 0 {
 		t.Errorf("Lookup(h1) after Consume: UsedAt %v, Reuses %d; want %v, 0 (Lookup shows the spend and does not count as a reuse)", got.UsedAt, got.Reuses, now)
 	}
-	if _, err := s.Consume(t.Context(), "h1", now.Add(time.Minute)); !errors.Is(err, tollgate.ErrReused) {
+	if _, err := s.Consume(t.Context(), "h1", now.Add(time.Minute), nil); !errors.Is(err, tollgate.ErrReused) {
 		t.Errorf("Consume(h1) after Lookups and one Consume = %v, want ErrReused", err)
 	}
 }
@@ -212,7 +221,7 @@ func refreshUnknownIsNotFound(t *testing.T, s tollgate.RefreshStore) {
 	if _, err := s.Lookup(t.Context(), "nope"); !errors.Is(err, tollgate.ErrNotFound) {
 		t.Errorf("Lookup(unknown hash) = %v, want an error wrapping ErrNotFound", err)
 	}
-	if _, err := s.Consume(t.Context(), "nope", base()); !errors.Is(err, tollgate.ErrNotFound) {
+	if _, err := s.Consume(t.Context(), "nope", base(), nil); !errors.Is(err, tollgate.ErrNotFound) {
 		t.Errorf("Consume(unknown hash) = %v, want an error wrapping ErrNotFound", err)
 	}
 	if _, err := s.Lookup(t.Context(), "nope"); !errors.Is(err, tollgate.ErrNotFound) {
@@ -232,14 +241,14 @@ func refreshRevokedFamilyIsNotFound(t *testing.T, s tollgate.RefreshStore) {
 		if _, err := s.Lookup(t.Context(), h); !errors.Is(err, tollgate.ErrNotFound) {
 			t.Errorf("Lookup(%s) in a revoked family = %v, want ErrNotFound (revocation kills every token of the family, spent or not)", h, err)
 		}
-		if _, err := s.Consume(t.Context(), h, base().Add(2*time.Minute)); !errors.Is(err, tollgate.ErrNotFound) {
+		if _, err := s.Consume(t.Context(), h, base().Add(2*time.Minute), nil); !errors.Is(err, tollgate.ErrNotFound) {
 			t.Errorf("Consume(%s) in a revoked family = %v, want ErrNotFound (revocation kills every token of the family, spent or not)", h, err)
 		}
 	}
 	if _, err := s.Lookup(t.Context(), "h3"); err != nil {
 		t.Errorf("Lookup(h3) of another family = %v, want nil (RevokeFamily must leave other families alone)", err)
 	}
-	if _, err := s.Consume(t.Context(), "h3", base()); err != nil {
+	if _, err := s.Consume(t.Context(), "h3", base(), nil); err != nil {
 		t.Errorf("Consume(h3) of another family = %v, want nil (RevokeFamily must leave other families alone)", err)
 	}
 }
@@ -331,7 +340,7 @@ func refreshContextCanceled(t *testing.T, s tollgate.RefreshStore) {
 	}{
 		{"Create", func() error { return s.Create(ctx, token("h2", "f1")) }},
 		{"Lookup", func() error { _, err := s.Lookup(ctx, "h1"); return err }},
-		{"Consume", func() error { _, err := s.Consume(ctx, "h1", base()); return err }},
+		{"Consume", func() error { _, err := s.Consume(ctx, "h1", base(), nil); return err }},
 		{"RevokeFamily", func() error { return s.RevokeFamily(ctx, "f1") }},
 	}
 	honoured := 0
@@ -368,6 +377,82 @@ func withoutHanging(t *testing.T, name string, call func() error) error {
 	}
 }
 
+func refreshConsumeStoresSuccessor(t *testing.T, s tollgate.RefreshStore) {
+	mustCreate(t, s, token("h1", "f1"))
+	next := token("h2", "f1")
+	next.IssuedAt = base().Add(time.Minute)
+	if _, err := s.Consume(t.Context(), "h1", base().Add(time.Minute), &next); err != nil {
+		t.Fatalf("Consume(h1, next h2) = %v, want nil", err)
+	}
+	got, err := s.Lookup(t.Context(), "h2")
+	if err != nil {
+		t.Fatalf("Lookup(h2) after Consume(h1, next h2) = %v, want the successor stored in the same step", err)
+	}
+	if d := diffToken(got, next); len(d) > 0 {
+		t.Errorf("successor stored by Consume differs from next: %s", d)
+	}
+	if err := s.RevokeFamily(t.Context(), "f1"); err != nil {
+		t.Fatalf("RevokeFamily(f1) = %v", err)
+	}
+	if _, err := s.Lookup(t.Context(), "h2"); !errors.Is(err, tollgate.ErrNotFound) {
+		t.Errorf("Lookup(h2) after RevokeFamily(f1) = %v, want ErrNotFound (the successor belongs to the family)", err)
+	}
+}
+
+func refreshReusedConsumeStoresNoSuccessor(t *testing.T, s tollgate.RefreshStore) {
+	mustCreate(t, s, token("h1", "f1"))
+	mustConsume(t, s, "h1", base())
+	next := token("h2", "f1")
+	if _, err := s.Consume(t.Context(), "h1", base().Add(time.Minute), &next); !errors.Is(err, tollgate.ErrReused) {
+		t.Fatalf("second Consume(h1, next h2) = %v, want ErrReused", err)
+	}
+	if _, err := s.Lookup(t.Context(), "h2"); !errors.Is(err, tollgate.ErrNotFound) {
+		t.Errorf("Lookup(h2) after a Consume that failed with ErrReused = %v, want ErrNotFound (a failed spend stores no successor)", err)
+	}
+}
+
+// refreshConcurrentRotation: of concurrent Consume calls for one hash, each
+// with its own successor, exactly one succeeds and exactly its successor is
+// stored.
+func refreshConcurrentRotation(t *testing.T, s tollgate.RefreshStore) {
+	const n = 16
+	mustCreate(t, s, token("h1", "f1"))
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			next := token(fmt.Sprintf("next%d", i), "f1")
+			_, errs[i] = s.Consume(t.Context(), "h1", base().Add(time.Second), &next)
+		}()
+	}
+	wg.Wait()
+	won := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && won >= 0:
+			t.Fatalf("Consume calls %d and %d both succeeded: spending is atomic", won, i)
+		case err == nil:
+			won = i
+		case !errors.Is(err, tollgate.ErrReused):
+			t.Errorf("concurrent Consume(h1, next) = %v, want nil or ErrReused", err)
+		}
+	}
+	if won < 0 {
+		t.Fatalf("none of %d concurrent Consume(h1, next) calls succeeded, want exactly 1", n)
+	}
+	for i := range n {
+		_, err := s.Lookup(t.Context(), fmt.Sprintf("next%d", i))
+		if i == won && err != nil {
+			t.Errorf("Lookup of the winner's successor = %v, want it stored", err)
+		}
+		if i != won && !errors.Is(err, tollgate.ErrNotFound) {
+			t.Errorf("Lookup of loser %d's successor = %v, want ErrNotFound (only the winning spend stores its successor)", i, err)
+		}
+	}
+}
+
 func refreshConcurrentConsumeSucceedsOnce(t *testing.T, s tollgate.RefreshStore) {
 	const n = 32
 	mustCreate(t, s, token("h1", "f1"))
@@ -377,7 +462,7 @@ func refreshConcurrentConsumeSucceedsOnce(t *testing.T, s tollgate.RefreshStore)
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			_, errs[i] = s.Consume(t.Context(), "h1", base().Add(time.Duration(i)*time.Second))
+			_, errs[i] = s.Consume(t.Context(), "h1", base().Add(time.Duration(i)*time.Second), nil)
 		})
 	}
 	close(start)
@@ -423,7 +508,7 @@ func refreshConcurrentCreateConsumeRevoke(t *testing.T, s tollgate.RefreshStore)
 		wg.Go(func() {
 			for i := 0; i+1 < chain; i++ {
 				now := base().Add(time.Duration(i) * time.Second)
-				if _, err := s.Consume(t.Context(), hash(f, i), now); err != nil {
+				if _, err := s.Consume(t.Context(), hash(f, i), now, nil); err != nil {
 					if !errors.Is(err, tollgate.ErrNotFound) {
 						errc <- fmt.Errorf("Consume(%s) = %v, want nil or ErrNotFound (revoked): a token is spent only once", hash(f, i), err)
 					}
@@ -516,7 +601,9 @@ func refreshListFamily(t *testing.T, s tollgate.RefreshStore) {
 
 // TestUserStore runs the conformance suite for [tollgate.UserStore]
 // against the stores returned by newStore, which is called once per
-// subtest and must return a store holding exactly users. If the store
+// subtest and must return a store holding exactly users. Two of the users
+// have names that differ only in case ("carol" and "Carol"): usernames are
+// case-sensitive, so a backend must not fold case. If the store
 // also implements [tollgate.PasswordUpdater], that is checked too. Run it
 // under the race detector.
 func TestUserStore(t *testing.T, newStore func(t *testing.T, users []tollgate.User) tollgate.UserStore) {

@@ -231,29 +231,3 @@ func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
 		)
 	})
 }
-
-// logEvent returns the Config.OnEvent hook: tollgate's audit events as
-// log lines. Events carry no secrets.
-func logEvent(logger *slog.Logger) func(context.Context, tollgate.Event) {
-	return func(ctx context.Context, e tollgate.Event) {
-		level := slog.LevelInfo
-		switch e.Type {
-		case tollgate.EventLoginFailed, tollgate.EventRefreshReused, tollgate.EventRefreshRejected:
-			level = slog.LevelWarn
-		}
-		attrs := []slog.Attr{slog.String("type", string(e.Type))}
-		for _, kv := range [...][2]string{
-			{"sub", e.Subject},
-			{"username", e.Username},
-			{"client_id", e.ClientID},
-			{"family", e.Family},
-			{"reason", e.Reason},
-			{"remote", e.RemoteAddr},
-		} {
-			if kv[1] != "" {
-				attrs = append(attrs, slog.String(kv[0], kv[1]))
-			}
-		}
-		logger.LogAttrs(ctx, level, "tollgate event", attrs...)
-	}
-}

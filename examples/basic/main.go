@@ -312,7 +312,7 @@ func newServer(o options, logger *slog.Logger) (http.Handler, error) {
 		Hasher:     hasher,
 		AccessTTL:  o.accessTTL,
 		RefreshTTL: o.refreshTTL,
-		OnEvent:    logEvent(logger),
+		OnEvent:    tollgate.SlogEvents(logger), // the audit log: logins, refreshes, reuse, revocations
 		Logger:     logger,
 	})
 	wg.Wait()

@@ -71,13 +71,14 @@ func TestRequestLog(t *testing.T) {
 		"msg=request method=GET path=/users/me status=200 sub=alice",
 		"msg=request method=POST path=/token status=400",
 		"msg=request method=POST path=/revoke status=200",
-		"type=login_succeeded sub=alice username=alice client_id=tollgate",
-		"type=login_failed username=bob client_id=tollgate reason=",
-		"type=refresh_rotated sub=alice",
-		"level=WARN msg=\"tollgate event\" type=refresh_reused sub=alice",
-		"type=token_revoked sub=carol",
+		`msg="tollgate: login_succeeded" type=login_succeeded sub=alice username=alice client_id=tollgate`,
+		`level=WARN msg="tollgate: login_failed" type=login_failed username=bob client_id=tollgate reason=`,
+		`msg="tollgate: refresh_rotated" type=refresh_rotated sub=alice`,
+		`level=WARN msg="tollgate: refresh_reused" type=refresh_reused sub=alice`,
+		`msg="tollgate: token_revoked" type=token_revoked sub=carol`,
 		"family=",
 		"remote=127.0.0.1:",
+		"remote_addr=127.0.0.1:",
 	} {
 		if !strings.Contains(log, want) {
 			t.Errorf("the log lacks %q:\n%s", want, log)
