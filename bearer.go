@@ -113,7 +113,9 @@ func (a *Authenticator) extractToken(r *http.Request) (string, error) {
 		}
 	}
 	if !found {
-		return "", ErrNoToken
+		// A copy, like every other answer: the error handler may modify
+		// its error, and must not modify the sentinel.
+		return "", ErrNoToken.with(ErrNoToken.Description, nil)
 	}
 	return token, nil
 }

@@ -807,11 +807,11 @@ func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Disca
 func TestErrorHandlerCannotChangeLaterChallenges(t *testing.T) {
 	f := newFixture(t, "", func(c *tollgate.Config) {
 		c.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+			tollgate.DefaultErrorHandler(w, r, err)
 			var e *tollgate.Error
 			if errors.As(err, &e) {
 				e.Scope, e.Description, e.Code, e.Status = "hacked", "hacked", "hacked", 200
 			}
-			tollgate.DefaultErrorHandler(w, r, err)
 		}
 	})
 	bob := tokenOf(t, f, "bob", "builder")
@@ -820,16 +820,16 @@ func TestErrorHandlerCannotChangeLaterChallenges(t *testing.T) {
 		req := httptest.NewRequest("POST", "/items", nil)
 		req.Header.Set("Authorization", "Bearer "+bob)
 		rec := f.do(req)
-		if got := rec.Header().Get("WWW-Authenticate"); got != want {
-			t.Fatalf("request %d: WWW-Authenticate = %q, want %q", i, got, want)
+		if got := rec.Header().Get("WWW-Authenticate"); got != want || rec.Code != 403 {
+			t.Fatalf("request %d: %d, WWW-Authenticate = %q, want 403 %q", i, rec.Code, got, want)
 		}
 	}
 	// Nor do the package's sentinel errors change.
 	if tollgate.ErrInsufficientScope.Code != "insufficient_scope" || tollgate.ErrInvalidToken.Status != 401 {
 		t.Errorf("sentinels modified: %+v %+v", tollgate.ErrInsufficientScope, tollgate.ErrInvalidToken)
 	}
-	for i := range 2 {
+	for range 2 {
 		checkInvalidToken(t, f.get("/items", "Bearer x.y.z"), "")
-		_ = i
+		checkRejected(t, f.get("/items"), 401, bareChallenge)
 	}
 }

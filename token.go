@@ -302,7 +302,9 @@ func fromJWK(jk jwk.Key) (*Key, error) {
 }
 
 // ParseKeySet parses a JWK Set (RFC 7517 §5), such as an issuer's
-// /.well-known/jwks.json, into verification keys.
+// /.well-known/jwks.json, into verification keys. A set that holds a
+// symmetric ("oct") key or a key whose "use" is not "sig" is an error;
+// private keys in a set are returned as their public halves.
 func ParseKeySet(data []byte) ([]*Key, error) {
 	set, err := jwk.Parse(data)
 	if err != nil {
@@ -311,11 +313,21 @@ func ParseKeySet(data []byte) ([]*Key, error) {
 	keys := make([]*Key, 0, set.Len())
 	for i := 0; i < set.Len(); i++ {
 		jk, _ := set.Key(i)
+		// A JWK Set is a public document (RFC 7517 §5): a symmetric key in
+		// one is a published secret (RFC 8725 §3.5), and a key for
+		// encryption is no signature key (RFC 7517 §4.2).
+		if jk.KeyType() == jwa.OctetSeq {
+			return nil, fmt.Errorf("tollgate: JWK set holds a symmetric (oct) key %q: a published secret cannot verify tokens", jk.KeyID())
+		}
+		if use := jk.KeyUsage(); use != "" && use != string(jwk.ForSignature) {
+			return nil, fmt.Errorf("tollgate: JWK %q is for use %q, not sig", jk.KeyID(), use)
+		}
 		k, err := fromJWK(jk)
 		if err != nil {
 			return nil, err
 		}
-		keys = append(keys, k)
+		// Keys from a set verify only, even if the set held a private key.
+		keys = append(keys, k.Public())
 	}
 	return keys, nil
 }

@@ -239,12 +239,13 @@ def main():
     w("")
 
     for alg in ["HS256", "ES256"]:
-        p = os.path.join(R, f"cpu.{alg}.top.txt")
-        if os.path.exists(p):
-            w(f"## CPU profile, first sight, {alg} (`go tool pprof -top`)\n")
-            w("```")
-            w("".join(open(p).readlines()[:32]).rstrip())
-            w("```\n")
+        for fn, what in [("TollgateFirst", "tollgate first sight"), ("Stdlib", "stdlib-only middleware")]:
+            p = os.path.join(R, f"cpu.{alg}.{fn}.top.txt")
+            if os.path.exists(p):
+                w(f"## CPU profile, {what}, {alg} (`go tool pprof -top -focus=bench.measure{fn}`)\n")
+                w("```")
+                w("".join(open(p).readlines()[:38]).rstrip())
+                w("```\n")
 
     w("## benchstat\n")
     for name in ["verify", "root"]:

@@ -68,11 +68,14 @@ else
 	echo "valgrind not found: no instruction counts" | tee -a "$OUT/callgrind.txt"
 fi
 
-echo "== CPU profile of the first-sight path (ES256 and HS256)"
+echo "== CPU profiles of the first-sight path and of the stdlib-only middleware (HS256, ES256)"
 for alg in HS256 ES256; do
-	"$OUT/bench.test" -test.run '^$' -test.bench "BenchmarkVerify/$alg/tollgate-first\$" -test.benchtime 2s \
+	"$OUT/bench.test" -test.run '^$' -test.bench "BenchmarkVerify/$alg/(tollgate-first|stdlib)\$" -test.benchtime 2s \
 		-test.cpuprofile "$OUT/cpu.$alg.prof" > /dev/null
-	go tool pprof -top -nodecount=25 "$OUT/bench.test" "$OUT/cpu.$alg.prof" > "$OUT/cpu.$alg.top.txt" 2>/dev/null
+	for fn in TollgateFirst Stdlib; do
+		go tool pprof -top -nodecount=30 -focus="bench\.measure$fn\b" "$OUT/bench.test" "$OUT/cpu.$alg.prof" \
+			> "$OUT/cpu.$alg.$fn.top.txt" 2>/dev/null
+	done
 done
 
 end=$(date -u +%s)

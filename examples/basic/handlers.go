@@ -231,3 +231,18 @@ func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
 		)
 	})
 }
+
+// auditLog returns the Config.OnEvent hook: tollgate's audit events
+// (logins, refresh rotation and reuse, revocations, denied requests) as
+// log records, by tollgate.SlogEvents. The event's subject also goes to
+// the request log, which otherwise knows it only for requests that
+// passed RequireScopes: a login, a refresh, a 403.
+func auditLog(logger *slog.Logger) func(context.Context, tollgate.Event) {
+	write := tollgate.SlogEvents(logger)
+	return func(ctx context.Context, e tollgate.Event) {
+		if info, ok := ctx.Value(requestInfoKey{}).(*requestInfo); ok && e.Subject != "" {
+			info.subject = e.Subject
+		}
+		write(ctx, e)
+	}
+}

@@ -5,7 +5,8 @@
 //	go run ./examples/basic                 # ES256, key generated at start
 //	go run ./examples/basic -alg RS256 -access-ttl 5m
 //	TOLLGATE_SECRET=$(openssl rand -base64 32) go run ./examples/basic -alg HS256
-//	go run ./examples/basic -key signing-key.pem
+//	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out signing-key.pem
+//	go run ./examples/basic -key signing-key.pem   # tokens survive a restart
 //
 // Routes:
 //
@@ -41,6 +42,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -97,7 +99,7 @@ type options struct {
 	issuer     string
 	audience   string
 
-	bcryptCost int
+	bcryptCost int // of the demo users' hashes and of tollgate's dummy hash
 
 	// hasher, if set, replaces tollgate.Bcrypt{Cost: bcryptCost}: tests
 	// plug in a fast one (bcrypt under the race detector is very slow).
@@ -111,7 +113,7 @@ func parseOptions(args []string, getenv func(string) string, out io.Writer) (opt
 	fs := flag.NewFlagSet("basic", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.Usage = func() {
-		fmt.Fprintf(out, `Usage: go run ./examples/basic [flags]
+		fmt.Fprint(out, `Usage: go run ./examples/basic [flags]
 
 An example tollgate service: OAuth 2.0 password grant, JWT access tokens,
 scopes, rotating refresh tokens. Demo users are printed at start.
@@ -142,7 +144,7 @@ Flags:
 		return o, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 	fs.Visit(func(f *flag.Flag) { o.algSet = o.algSet || f.Name == "alg" })
-	if o.algSet && !knownAlg(o.alg) {
+	if !slices.Contains(algorithms, o.alg) {
 		return o, fmt.Errorf("-alg %q: use one of %s", o.alg, strings.Join(algorithms, ", "))
 	}
 	if o.bcryptCost < 10 || o.bcryptCost > 31 {
@@ -158,15 +160,6 @@ Flags:
 			len(o.secret), tollgate.MinHMACKeyBytes)
 	}
 	return o, nil
-}
-
-func knownAlg(alg string) bool {
-	for _, a := range algorithms {
-		if a == alg {
-			return true
-		}
-	}
-	return false
 }
 
 // usesSecret reports whether TOLLGATE_SECRET is the signing key.
@@ -312,7 +305,7 @@ func newServer(o options, logger *slog.Logger) (http.Handler, error) {
 		Hasher:     hasher,
 		AccessTTL:  o.accessTTL,
 		RefreshTTL: o.refreshTTL,
-		OnEvent:    tollgate.SlogEvents(logger), // the audit log: logins, refreshes, reuse, revocations
+		OnEvent:    auditLog(logger),
 		Logger:     logger,
 	})
 	wg.Wait()

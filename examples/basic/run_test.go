@@ -8,6 +8,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -33,6 +34,10 @@ func TestRequestLog(t *testing.T) {
 	s := newTestServer(t, nil, nil)
 	tr := s.login("alice", "wonderland")
 	me := s.get("/users/me", tr.AccessToken)
+	bob := s.login("bob", "builder")
+	if r := s.do(http.MethodPost, "/items", bob.AccessToken, "application/json", `{"name":"x"}`); r.status != http.StatusForbidden {
+		t.Fatalf("POST /items as bob: %d, want 403", r.status)
+	}
 	refreshed := s.tokens(s.refresh(tr.RefreshToken))
 	reused := s.refresh(tr.RefreshToken) // reuse: family revoked
 	wrong := s.form("/token", url.Values{"grant_type": {"password"}, "username": {"bob"}, "password": {"not-the-builder"}})
@@ -53,6 +58,8 @@ func TestRequestLog(t *testing.T) {
 		"carol's password":          "admin-pass-123",
 		"the query string":          "query-string-marker",
 		"an access token":           tr.AccessToken,
+		"bob's access token":        bob.AccessToken,
+		"bob's password":            "builder",
 		"a refreshed access token":  refreshed.AccessToken,
 		"carol's access token":      carol.AccessToken,
 		"a refresh token":           tr.RefreshToken,
@@ -67,8 +74,10 @@ func TestRequestLog(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		"msg=request method=POST path=/token status=200 sub=\"\"",
+		"msg=request method=POST path=/token status=200 sub=alice",
+		"msg=request method=POST path=/token status=400 sub=\"\"",
 		"msg=request method=GET path=/users/me status=200 sub=alice",
+		"msg=request method=POST path=/items status=403 sub=bob",
 		"msg=request method=POST path=/token status=400",
 		"msg=request method=POST path=/revoke status=200",
 		`msg="tollgate: login_succeeded" type=login_succeeded sub=alice username=alice client_id=tollgate`,
@@ -247,6 +256,20 @@ func TestSigningKeySources(t *testing.T) {
 		}
 		if !strings.Contains(s.log.String(), "signing key loaded") || strings.Contains(s.log.String(), "WARNING") {
 			t.Errorf("log:\n%s", s.log.String())
+		}
+	})
+
+	t.Run("JWK file: its kid is kept", func(t *testing.T) {
+		pub, _ := ecKey.PublicKey.Bytes() // 0x04 || x || y
+		d, _ := ecKey.Bytes()
+		b64 := base64.RawURLEncoding.EncodeToString
+		jwkFile := filepath.Join(dir, "ec.jwk")
+		writeFile(t, jwkFile, []byte(`{"kty":"EC","crv":"P-256","kid":"demo-2026","alg":"ES256",`+
+			`"x":"`+b64(pub[1:33])+`","y":"`+b64(pub[33:])+`","d":"`+b64(d)+`"}`))
+		s := newTestServer(t, []string{"-key", jwkFile, "-alg", "ES256"}, nil)
+		hdr, _, input, sig := jwtParts(t, s.login("alice", "wonderland").AccessToken)
+		if hdr["kid"] != "demo-2026" || !ecdsaVerifyJWS(&ecKey.PublicKey, input, sig) {
+			t.Fatalf("header %v; signature verifies with the file's key: %v", hdr, ecdsaVerifyJWS(&ecKey.PublicKey, input, sig))
 		}
 	})
 
