@@ -297,9 +297,7 @@ func TestRFC8725_3_10_KidTricks(t *testing.T) {
 func attackerKey(t testing.TB) (*ecdsa.PrivateKey, map[string]any, string) {
 	t.Helper()
 	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	x, y := make([]byte, 32), make([]byte, 32)
-	k.X.FillBytes(x)
-	k.Y.FillBytes(y)
+	x, y := ecXY(t, &k.PublicKey)
 	jwk := map[string]any{"kty": "EC", "crv": "P-256", "x": b64(x), "y": b64(y)}
 	sum := sha256.Sum256([]byte(`{"crv":"P-256","kty":"EC","x":"` + b64(x) + `","y":"` + b64(y) + `"}`))
 	return k, jwk, b64(sum[:])
@@ -316,12 +314,11 @@ func TestRFC8725_3_10_KeySourceHeaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	realJWK := map[string]any{}
-	{
-		var set struct{ Keys []map[string]any }
-		json.Unmarshal(f.get("/.well-known/jwks.json").Body.Bytes(), &set)
-		realJWK = set.Keys[0]
+	var set struct{ Keys []map[string]any }
+	if err := json.Unmarshal(f.get("/.well-known/jwks.json").Body.Bytes(), &set); err != nil || len(set.Keys) != 1 {
+		t.Fatalf("JWKS: %v", err)
 	}
+	realJWK := set.Keys[0]
 	headers := []struct {
 		name  string
 		param string
@@ -771,7 +768,7 @@ func padded(t testing.TB, f *fixture, header bool) string {
 		}
 		if len(target)%3 != 0 {
 			enc := base64.URLEncoding.EncodeToString
-			input := b64([]byte(hj)) + "." + b64([]byte(cj))
+			var input string
 			if header {
 				input = enc([]byte(hj)) + "." + b64([]byte(cj))
 			} else {

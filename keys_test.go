@@ -131,9 +131,7 @@ func thumbprint(members string) string {
 // public key, so the issuer and a verifier agree on it independently.
 func TestRFC7638_KeyID(t *testing.T) {
 	raw := testRawKeys(t)
-	ecx, ecy := make([]byte, 32), make([]byte, 32)
-	raw.ec.PublicKey.X.FillBytes(ecx)
-	raw.ec.PublicKey.Y.FillBytes(ecy)
+	ecx, ecy := ecXY(t, &raw.ec.PublicKey)
 	tests := []struct {
 		alg  string
 		want string
@@ -175,6 +173,16 @@ func TestKeyStringHidesSecret(t *testing.T) {
 			t.Errorf("key printed without its kid: %s", s)
 		}
 	}
+}
+
+// ecXY returns the fixed-size coordinates of a P-256 public key.
+func ecXY(t testing.TB, pub *ecdsa.PublicKey) (x, y []byte) {
+	t.Helper()
+	b, err := pub.Bytes() // 0x04 || X || Y
+	if err != nil || len(b) != 65 {
+		t.Fatalf("ecXY: %v", err)
+	}
+	return b[1:33], b[33:]
 }
 
 // pemOf encodes der as a PEM block of type typ.
@@ -283,10 +291,11 @@ func privateJWK(t testing.TB, key any, extra map[string]any) []byte {
 	case []byte:
 		m["kty"], m["k"] = "oct", b64(k)
 	case *ecdsa.PrivateKey:
-		x, y, d := make([]byte, 32), make([]byte, 32), make([]byte, 32)
-		k.X.FillBytes(x)
-		k.Y.FillBytes(y)
-		k.D.FillBytes(d)
+		x, y := ecXY(t, &k.PublicKey)
+		d, err := k.Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
 		m["kty"], m["crv"], m["x"], m["y"], m["d"] = "EC", "P-256", b64(x), b64(y), b64(d)
 	case ed25519.PrivateKey:
 		m["kty"], m["crv"], m["x"], m["d"] = "OKP", "Ed25519", b64(k.Public().(ed25519.PublicKey)), b64(k.Seed())
@@ -442,7 +451,7 @@ func TestRFC7517_JWKS(t *testing.T) {
 			t.Errorf("JWKS lists a symmetric key")
 		}
 	}
-	for _, secret := range []string{b64(raw.hs), b64(raw.ec.D.Bytes()), b64(raw.ed.Seed()), b64(raw.rsa.D.Bytes())} {
+	for _, secret := range []string{b64(raw.hs), b64(must(raw.ec.Bytes())), b64(raw.ed.Seed()), b64(raw.rsa.D.Bytes())} {
 		if strings.Contains(rec.Body.String(), secret) {
 			t.Errorf("JWKS contains private key material")
 		}
