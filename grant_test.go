@@ -363,6 +363,7 @@ func TestRFC6749_3_3_Scope(t *testing.T) {
 		{"order kept", "alice", "wonderland", "items:write me", "items:write me", ""},
 		{"all held", "carol", "admin-pass-123", "admin:users", "admin:users", ""},
 		{"duplicate collapsed", "alice", "wonderland", "me me", "me", ""},
+		{"empty counts as omitted", "bob", "builder", "", "me items:read", ""},
 		{"not held", "bob", "builder", "items:write", "", "invalid_scope"},
 		{"held and not held", "bob", "builder", "me admin:users", "", "invalid_scope"},
 		{"unregistered", "alice", "wonderland", "root", "", "invalid_scope"},
