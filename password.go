@@ -173,9 +173,11 @@ const (
 	failDisabled      loginFailure = "user_disabled"
 )
 
-// checkPassword looks up username and checks password. Unknown users and
-// too-long passwords still pay for one hash comparison, so the answer's
-// timing does not tell which usernames exist. It returns the user, or a
+// checkPassword looks up username and checks password. Unknown users still
+// pay for one hash comparison (against a dummy hash), so the answer's
+// timing does not tell which usernames exist. A password over bcrypt's 72
+// bytes fails at once for known and unknown users alike: its length is the
+// client's own, and tells nothing about the account. It returns the user, or a
 // reason and nil error for a failed login, or an error for a server fault.
 func (a *Authenticator) checkPassword(ctx context.Context, username, password string) (*User, loginFailure, error) {
 	u, err := a.users.LookupUser(ctx, username)
