@@ -9,7 +9,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -150,7 +149,8 @@ func safeName(name string) string {
 	if len(name) > 32 || !validScopeToken(name) {
 		return "(unnamed)"
 	}
-	return strconv.Quote(name)
+	// Single quotes: RFC 6749 §5.2 allows no '"' in error_description.
+	return "'" + name + "'"
 }
 
 // hasControl reports whether s has an ASCII control character (NUL, line
@@ -241,7 +241,7 @@ func (a *Authenticator) passwordGrant(r *http.Request, form url.Values, clientID
 	// nothing about the user.
 	for _, s := range requested {
 		if _, ok := a.scopes[s]; !ok {
-			return nil, ErrInvalidScope.with("Unknown scope "+strconv.Quote(s), nil)
+			return nil, ErrInvalidScope.with("Unknown scope '"+s+"'", nil)
 		}
 	}
 	// The throttle comes before the lookup and the hash: a throttled
@@ -297,6 +297,12 @@ func (a *Authenticator) refreshGrant(r *http.Request, form url.Values, clientID 
 	}
 	var user *User
 	check := func(rt RefreshToken) error {
+		// RFC 6749 §6: issued to this client. spendRefresh checks it
+		// first for an unused token; this also covers a reuse within the
+		// grace period, which is refused (and revokes the family).
+		if rt.ClientID != clientID {
+			return ErrInvalidGrant.with(descRefreshInvalid, errors.New("tollgate: refresh token of another client"))
+		}
 		if form.Get("scope") != "" && !hasAll(rt.Scopes, requested) {
 			return ErrInvalidScope.with("The requested scope exceeds the original grant", nil)
 		}

@@ -286,10 +286,14 @@ func (a *Authenticator) RevokeHandler() http.Handler {
 		}
 		// token_type_hint is optional and only an optimisation (RFC 7009
 		// §2.1): the token's own shape tells a refresh token apart.
+		// Without a RefreshStore no refresh token was ever issued: a
+		// refresh-shaped token is as unknown as any other.
 		if wellFormedRefresh(token) {
-			if err := a.revokeRefresh(r.Context(), r, hashRefresh(token), clientID); err != nil {
-				a.writeError(w, r, err)
-				return
+			if a.refresh != nil {
+				if err := a.revokeRefresh(r.Context(), r, hashRefresh(token), clientID); err != nil {
+					a.writeError(w, r, err)
+					return
+				}
 			}
 		} else if err := a.revokeAccess(r.Context(), r, token, clientID); err != nil {
 			// Only with Config.Denylist (denylist.go).

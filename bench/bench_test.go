@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -196,6 +197,11 @@ func run(b *testing.B, p path, tok string) {
 		b.Fatalf("%s: %v", p.name, err)
 	}
 	measure := measureFor(p.name)
+	// One OS thread for the whole loop: callgrind's --toggle-collect
+	// follows threads, and a goroutine that moved to another thread
+	// mid-call would flip the count.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
