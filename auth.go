@@ -413,7 +413,11 @@ func (a *Authenticator) writeError(w http.ResponseWriter, r *http.Request, err e
 	// A 503 is load shedding (errBusy), not a fault: logging each would
 	// turn a flood into a log flood.
 	if !errors.As(err, &e) || e.Status >= 500 && e.Status != http.StatusServiceUnavailable {
-		a.logger.ErrorContext(r.Context(), "tollgate: server error", "method", r.Method, "path", r.URL.Path, "err", err)
+		// A client that went away (its request context canceled) is not
+		// a server fault; nobody reads the answer, so it is not logged.
+		if r.Context().Err() == nil || !errors.Is(err, context.Canceled) {
+			a.logger.ErrorContext(r.Context(), "tollgate: server error", "method", r.Method, "path", r.URL.Path, "err", err)
+		}
 		if e == nil {
 			err = ErrServer.with(ErrServer.Description, err)
 		}

@@ -103,7 +103,9 @@ type errorBody struct {
 // default. The WWW-Authenticate header has already been set when it runs.
 func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	var e *Error
-	if !errors.As(err, &e) {
+	if !errors.As(err, &e) || e.Status < 400 || e.Status > 599 {
+		// Not an error of tollgate's making (a store's own *Error without
+		// a status, say): a 500 that says nothing of it.
 		e = ErrServer
 	}
 	h := w.Header()

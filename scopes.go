@@ -42,14 +42,25 @@ func parseScope(s string) ([]string, error) {
 	if len(s) > maxScopeParam {
 		return nil, errScopeSyntax
 	}
-	out := make([]string, 0, strings.Count(s, " ")+1)
+	n := strings.Count(s, " ") + 1
+	out := make([]string, 0, n)
+	var seen map[string]struct{} // past a few tokens, so deduplication stays linear
+	if n > 16 {
+		seen = make(map[string]struct{}, n)
+	}
 	for tok := range strings.SplitSeq(s, " ") {
 		if !validScopeToken(tok) {
 			return nil, errScopeSyntax
 		}
-		if !slices.Contains(out, tok) {
-			out = append(out, tok)
+		if seen != nil {
+			if _, dup := seen[tok]; dup {
+				continue
+			}
+			seen[tok] = struct{}{}
+		} else if slices.Contains(out, tok) {
+			continue
 		}
+		out = append(out, tok)
 	}
 	return out, nil
 }
