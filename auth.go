@@ -285,6 +285,13 @@ func New(cfg Config) (*Authenticator, error) {
 		keys:      keys,
 		hardening: hard,
 	}
+	if a.logger == nil {
+		a.logger = slog.Default()
+	}
+	if cfg.SigningKey != nil && cfg.SigningKey.generated {
+		a.logger.Warn("tollgate: WARNING: signing with a key generated in memory; every token it signs dies with this process. Load a key file (LoadKeyFile) in production.",
+			"kid", cfg.SigningKey.ID(), "alg", cfg.SigningKey.Algorithm())
+	}
 	if a.hasher == nil {
 		a.hasher = Bcrypt{}
 	}

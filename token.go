@@ -71,6 +71,8 @@ type Key struct {
 	hmacs   *sync.Pool // of *hmacState, for HS256
 	public  jwk.Key    // the public JWK, for JWKS; nil for HMAC
 	private bool
+	// generated marks a key made by GenerateKey, which New warns about.
+	generated bool
 }
 
 // ID returns the key id ("kid"): the RFC 7638 thumbprint, unless the key
@@ -209,8 +211,9 @@ func newKey(key any, kid string) (*Key, error) {
 }
 
 // GenerateKey makes a new random key for alg (HS256, RS256, ES256, ES384,
-// ES512 or EdDSA). Tokens it signs die with the process unless the key is
-// saved: use it for development and tests.
+// ES512 or EdDSA). Tokens it signs die with the process: use it for
+// development and tests. [New] logs a warning when its SigningKey was
+// generated, so that a development key never goes unnoticed in production.
 func GenerateKey(alg string) (*Key, error) {
 	var key any
 	var err error
@@ -235,7 +238,11 @@ func GenerateKey(alg string) (*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tollgate: generating %s key: %w", alg, err)
 	}
-	return NewKey(key)
+	k, err := NewKey(key)
+	if err == nil {
+		k.generated = true // New warns, loudly, when it signs with it
+	}
+	return k, err
 }
 
 // ParseKey parses one key: PEM (PKCS #8, PKCS #1 or SEC 1 private keys;
