@@ -3,7 +3,11 @@ package tollgate
 // Test-only access to internals, for the tests and benchmarks of package
 // tollgate_test.
 
-import "encoding/json"
+import (
+	"context"
+	"encoding/json"
+	"strings"
+)
 
 // MintForBench signs one access token for alice, for the benchmarks of
 // package tollgate_test.
@@ -66,4 +70,46 @@ func AccessClaimsJSON(iss, sub string, aud []string, exp, iat int64, jti, client
 		return "", err.Error()
 	}
 	return string(appendAccessClaims(nil, &c)), string(b)
+}
+
+// VerifyForBench runs the verify path of a first-sight token (shape,
+// header, key, signature, claims decode and checks) without the
+// MaxTokenBytes cap and the cache, for the growth benchmarks of package
+// tollgate_test (token size beyond what a request may carry).
+func VerifyForBench(a *Authenticator, token string) error {
+	c, err := a.verifyToken(token)
+	if err != nil {
+		return err
+	}
+	_, err = a.checkClaims(&c)
+	return err
+}
+
+// HashSlotForBench takes and gives back one slot of the bound on
+// concurrent password hashes (Config.MaxConcurrentHashes), as every
+// password comparison does.
+func HashSlotForBench(a *Authenticator) error {
+	if err := a.acquireHash(context.Background()); err != nil {
+		return err
+	}
+	a.releaseHash()
+	return nil
+}
+
+// TokenResponseJSON returns the token endpoint's JSON answer as the
+// handler writes it and as json.NewEncoder writes it, for the same fields.
+func TokenResponseJSON(access, typ string, expiresIn int64, refresh, scope string) (mine, std string) {
+	r := tokenResponse{AccessToken: access, TokenType: typ, ExpiresIn: expiresIn, RefreshToken: refresh, Scope: scope}
+	var b strings.Builder
+	if err := json.NewEncoder(&b).Encode(&r); err != nil {
+		return "", err.Error()
+	}
+	return string(appendTokenResponse(nil, &r)), b.String()
+}
+
+// NewRefreshSecretForTest returns a fresh refresh token and its hash as
+// newRefreshSecret makes them, and the hash as hashRefresh computes it.
+func NewRefreshSecretForTest() (token, hash, rehash string) {
+	token, hash = newRefreshSecret()
+	return token, hash, hashRefresh(token)
 }

@@ -3,12 +3,12 @@ package tollgate
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -78,8 +78,26 @@ func (a *Authenticator) TokenHandler() http.Handler {
 		h.Set("Cache-Control", "no-store")
 		h.Set("Pragma", "no-cache")
 		w.WriteHeader(http.StatusOK)
-		_ = json.NewEncoder(w).Encode(resp)
+		_, _ = w.Write(appendTokenResponse(make([]byte, 0, 128+len(resp.AccessToken)+len(resp.RefreshToken)+len(resp.Scope)), resp))
 	})
+}
+
+// appendTokenResponse appends the JSON of r and a newline, byte for byte
+// what json.NewEncoder(w).Encode(r) writes, without reflection.
+func appendTokenResponse(b []byte, r *tokenResponse) []byte {
+	b = append(b, `{"access_token":`...)
+	b = appendJSONString(b, r.AccessToken)
+	b = append(b, `,"token_type":`...)
+	b = appendJSONString(b, r.TokenType)
+	b = append(b, `,"expires_in":`...)
+	b = strconv.AppendInt(b, r.ExpiresIn, 10)
+	if r.RefreshToken != "" {
+		b = append(b, `,"refresh_token":`...)
+		b = appendJSONString(b, r.RefreshToken)
+	}
+	b = append(b, `,"scope":`...)
+	b = appendJSONString(b, r.Scope)
+	return append(b, "}\n"...)
 }
 
 // readForm reads the form of a token or revocation request and
@@ -94,9 +112,12 @@ func (a *Authenticator) readForm(w http.ResponseWriter, r *http.Request) (url.Va
 		w.Header().Set("Allow", http.MethodPost)
 		return nil, "", &Error{Code: "invalid_request", Status: http.StatusMethodNotAllowed, Description: "Use POST"}
 	}
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, "", ErrInvalidRequest.with("The body must be application/x-www-form-urlencoded", err)
+	// The exact type, as clients send it, needs no parsing.
+	if ct := r.Header.Get("Content-Type"); ct != "application/x-www-form-urlencoded" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/x-www-form-urlencoded" {
+			return nil, "", ErrInvalidRequest.with("The body must be application/x-www-form-urlencoded", err)
+		}
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxFormBytes+1))
 	if err != nil {

@@ -93,8 +93,13 @@ type RefreshStore interface {
 func newRefreshSecret() (token, hash string) {
 	var b [refreshSecretBytes]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
-	token = RefreshTokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
-	return token, hashRefresh(token)
+	// Built in one buffer: the prefix and the encoded secret, hashed
+	// before the one copy into a string.
+	var t [len(RefreshTokenPrefix) + (refreshSecretBytes*8+5)/6]byte
+	copy(t[:], RefreshTokenPrefix)
+	base64.RawURLEncoding.Encode(t[len(RefreshTokenPrefix):], b[:])
+	sum := sha256.Sum256(t[:])
+	return string(t[:]), base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // hashRefresh is how a refresh token is stored: base64url(SHA-256(token)).

@@ -514,24 +514,35 @@ type joseHeader struct {
 	Zip  json.RawMessage `json:"zip"`
 }
 
-// newTokenID returns a random "jti".
-func newTokenID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
+// sigSize is the length of k's signatures, to size a token's buffer (a
+// longer signature would only make append grow it).
+func (k *Key) sigSize() int {
+	switch p := k.pub.(type) {
+	case nil:
+		return sha256.Size // HS256
+	case *rsa.PublicKey:
+		return p.Size()
+	}
+	return 64 // ES256 (R‖S) and EdDSA
 }
 
 // mint signs an access token (RFC 9068) with the signing key.
 func (a *Authenticator) mint(g grantee, scopes []string, now time.Time) (string, time.Time, error) {
 	k := a.keys.signing
 	exp := now.Add(a.cfg.AccessTTL)
+	// The "jti": 128 random bits, base64url, in a stack buffer (the
+	// claims are copied into the token, so no string need outlive mint).
+	var rnd [16]byte
+	var jti [22]byte
+	_, _ = rand.Read(rnd[:]) // crypto/rand.Read never fails (Go 1.24+)
+	base64.RawURLEncoding.Encode(jti[:], rnd[:])
 	c := accessClaims{
 		Iss:      a.cfg.Issuer,
 		Sub:      g.subject,
 		Aud:      a.cfg.Audience,
 		Exp:      exp.Unix(),
 		Iat:      now.Unix(),
-		Jti:      newTokenID(),
+		Jti:      string(jti[:]),
 		ClientID: g.clientID,
 		Scope:    formatScope(scopes),
 	}
@@ -541,7 +552,9 @@ func (a *Authenticator) mint(g grantee, scopes []string, now time.Time) (string,
 	var pbuf [512]byte
 	payload := appendAccessClaims(pbuf[:0], &c)
 	enc := base64.RawURLEncoding
-	buf := make([]byte, 0, len(k.hdr)+1+enc.EncodedLen(len(payload))+1+enc.EncodedLen(512))
+	// Sized for the token exactly: a larger buffer costs more in
+	// allocation and cache misses than the signature.
+	buf := make([]byte, 0, len(k.hdr)+1+enc.EncodedLen(len(payload))+1+enc.EncodedLen(k.sigSize()))
 	buf = append(buf, k.hdr...)
 	buf = append(buf, '.')
 	buf = enc.AppendEncode(buf, payload)

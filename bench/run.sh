@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the side-by-side benchmarks and writes ../BENCHMARKS.md.
 #
-#   bench/run.sh                 # 16 interleaved rounds, about 10-15 minutes on 2 cores
+#   bench/run.sh                 # 16 interleaved rounds and the goals 4-6, about 10 minutes on 2 cores
 #   ROUNDS=4 bench/run.sh        # a quicker look
 #
 # Wall-clock figures: every benchmark once per round, ROUNDS rounds, so
@@ -9,13 +9,21 @@
 # benchstat. Instruction counts: callgrind, two runs per algorithm with
 # different iteration counts, the difference divided by the difference in
 # iterations, so setup and warm-up cancel out. Allocation figures are
-# exact and come from -benchmem.
+# exact and come from -benchmem. Then the goals 4-6 of issue 4: passwords
+# (parallel bcrypt against parallel password grants), growth (key ring,
+# token size, and a RefreshStore of a million tokens, which takes about
+# 1.5 GB of memory for a few seconds per round), and the whole server
+# under wrk on loopback (skipped, with a note, when wrk is not installed:
+# apt-get install wrk).
 set -euo pipefail
 cd "$(dirname "$0")"
 ROUNDS=${ROUNDS:-16}
 BENCHTIME=${BENCHTIME:-0.2s}
 N1=${N1:-10}
 N2=${N2:-40}
+SLOW_ROUNDS=${SLOW_ROUNDS:-6}  # rounds of the password and 1M-token benchmarks
+WRK_ROUNDS=${WRK_ROUNDS:-3}    # alternating wrk rounds per route
+WRK_SECONDS=${WRK_SECONDS:-10}
 OUT=results
 mkdir -p "$OUT"
 GOBIN=$(go env GOPATH)/bin
@@ -40,12 +48,63 @@ for r in $(seq "$ROUNDS"); do
 	echo "round $r/$ROUNDS  load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/load.txt"
 	"$OUT/bench.test" -test.run '^$' -test.bench 'BenchmarkVerify' -test.benchtime "$BENCHTIME" -test.benchmem >> "$OUT/verify.txt"
 	if [ $((r % 2)) -eq 1 ]; then
-		"$OUT/root.test" -test.run '^$' -test.bench 'BenchmarkRequireScopes|BenchmarkIssueAccessToken|BenchmarkRefreshGrant' \
+		"$OUT/root.test" -test.run '^$' -test.bench 'BenchmarkRequireScopes|BenchmarkIssueAccessToken|BenchmarkRefreshGrant|BenchmarkKeyRing|BenchmarkTokenSize' \
 			-test.benchtime "$BENCHTIME" -test.benchmem >> "$OUT/root.txt"
 	fi
 done
+
+echo "== goals 4 and 5: $SLOW_ROUNDS rounds of passwords (bcrypt cost 10, parallel) and refresh-store growth (1 000 vs 1 000 000 tokens)"
+: > "$OUT/slow.txt"
+for r in $(seq "$SLOW_ROUNDS"); do
+	echo "slow round $r/$SLOW_ROUNDS  load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/load.txt"
+	"$OUT/root.test" -test.run '^$' -test.bench 'BenchmarkPasswords' -test.benchtime 1s -test.benchmem >> "$OUT/slow.txt"
+	TOLLGATE_BENCH_GROWTH=1 "$OUT/root.test" -test.run '^$' -test.bench 'BenchmarkRefreshSpend' \
+		-test.benchtime "$BENCHTIME" -test.benchmem >> "$OUT/slow.txt"
+done
 "$GOBIN/benchstat" "$OUT/verify.txt" > "$OUT/verify.benchstat.txt"
 "$GOBIN/benchstat" "$OUT/root.txt" > "$OUT/root.benchstat.txt"
+"$GOBIN/benchstat" "$OUT/slow.txt" > "$OUT/slow.benchstat.txt"
+
+echo "== goal 6: the whole server (examples/basic) under wrk, loopback only"
+: > "$OUT/wrk.txt"
+if command -v wrk > /dev/null; then
+	(cd .. && go build -o "bench/$OUT/basic" ./examples/basic)
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+	base="http://127.0.0.1:$port"
+	# The example logs every request: to /dev/null, on both routes alike.
+	"$OUT/basic" -addr "127.0.0.1:$port" -bcrypt-cost 10 > /dev/null 2>&1 &
+	srv=$!
+	trap 'kill "$srv" 2> /dev/null || true' EXIT
+	for _ in $(seq 100); do
+		curl -fsS -o /dev/null "$base/healthz" 2> /dev/null && break
+		sleep 0.1
+	done
+	token=$(curl -fsS -d grant_type=password -d username=alice -d password=wonderland "$base/token" |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
+	hdr=$(python3 -c 'import base64, sys; print(base64.urlsafe_b64decode(sys.argv[1].split(".")[0] + "==").decode())' "$token")
+	echo "token header: $hdr" | tee -a "$OUT/wrk.txt"
+	test "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$base/users/me")" = 200
+	test "$(curl -s -o /dev/null -w '%{http_code}' "$base/users/me")" = 401
+	wrk -t2 -c32 -d2s "$base/healthz" > /dev/null # warm-up
+	wrk -t2 -c32 -d2s -H "Authorization: Bearer $token" "$base/users/me" > /dev/null
+	for r in $(seq "$WRK_ROUNDS"); do
+		for route in healthz me; do
+			echo "wrk round $r/$WRK_ROUNDS $route  load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/load.txt"
+			echo "== ROUTE $route ROUND $r" >> "$OUT/wrk.txt"
+			if [ "$route" = healthz ]; then
+				wrk -t2 -c32 -d"${WRK_SECONDS}s" --latency "$base/healthz" >> "$OUT/wrk.txt"
+			else
+				wrk -t2 -c32 -d"${WRK_SECONDS}s" --latency -H "Authorization: Bearer $token" "$base/users/me" >> "$OUT/wrk.txt"
+			fi
+		done
+	done
+	kill "$srv"
+	wait "$srv" 2> /dev/null || true
+	trap - EXIT
+	rm -f "$OUT/basic"
+else
+	echo "wrk not found (apt-get install wrk): the whole-server goal is not measured" | tee -a "$OUT/wrk.txt"
+fi
 
 echo "== callgrind instruction counts"
 : > "$OUT/callgrind.txt"
@@ -78,8 +137,15 @@ for alg in HS256 ES256; do
 	done
 done
 
+echo "== CPU profile of the refresh grant (HS256) through TokenHandler"
+"$OUT/root.test" -test.run '^$' -test.bench 'BenchmarkRefreshGrant/HS256$' -test.benchtime 2s \
+	-test.cpuprofile "$OUT/cpu.refresh.prof" > /dev/null
+go tool pprof -top -cum -nodecount=200 -focus='TokenHandler' "$OUT/root.test" "$OUT/cpu.refresh.prof" \
+	2> /dev/null > "$OUT/cpu.refresh.top.txt"
+
 end=$(date -u +%s)
 python3 report.py --out ../BENCHMARKS.md --results "$OUT" --rounds "$ROUNDS" --benchtime "$BENCHTIME" \
-	--n1 "$N1" --n2 "$N2" --seconds $((end - start)) --command "bench/run.sh (ROUNDS=$ROUNDS BENCHTIME=$BENCHTIME)"
+	--n1 "$N1" --n2 "$N2" --seconds $((end - start)) --slow-rounds "$SLOW_ROUNDS" --wrk-rounds "$WRK_ROUNDS" --wrk-seconds "$WRK_SECONDS" \
+	--command "bench/run.sh (ROUNDS=$ROUNDS BENCHTIME=$BENCHTIME SLOW_ROUNDS=$SLOW_ROUNDS WRK_ROUNDS=$WRK_ROUNDS WRK_SECONDS=$WRK_SECONDS)"
 rm -f "$OUT/bench.test" "$OUT/root.test" "$OUT"/cpu.*.prof
 echo "wrote ../BENCHMARKS.md in $((end - start)) s"

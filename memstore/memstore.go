@@ -7,7 +7,6 @@ package memstore
 
 import (
 	"bytes"
-	"container/heap"
 	"context"
 	"slices"
 	"sync"
@@ -159,7 +158,7 @@ func (s *RefreshStore) create(t tollgate.RefreshToken) error {
 	if f == nil {
 		f = &family{hashes: map[string]struct{}{}, expires: t.FamilyExpiresAt}
 		s.families[t.Family] = f
-		heap.Push(&s.expiry, expiring{at: t.FamilyExpiresAt, family: t.Family})
+		s.expiry.push(expiring{at: t.FamilyExpiresAt, family: t.Family})
 	}
 	if f.revoked {
 		return tollgate.ErrNotFound
@@ -169,7 +168,7 @@ func (s *RefreshStore) create(t tollgate.RefreshToken) error {
 	}
 	s.tokens[t.Hash] = &t
 	f.hashes[t.Hash] = struct{}{}
-	heap.Push(&s.expiry, expiring{at: t.ExpiresAt, hash: t.Hash})
+	s.expiry.push(expiring{at: t.ExpiresAt, hash: t.Hash})
 	return nil
 }
 
@@ -177,7 +176,7 @@ func (s *RefreshStore) create(t tollgate.RefreshToken) error {
 // FamilyExpiresAt, are before now.
 func (s *RefreshStore) dropExpired(now time.Time) {
 	for len(s.expiry) > 0 && s.expiry[0].at.Before(now) {
-		e := heap.Pop(&s.expiry).(expiring)
+		e := s.expiry.pop()
 		if e.hash != "" {
 			t, ok := s.tokens[e.hash]
 			if ok && !t.ExpiresAt.After(e.at) { // not replaced by a later Create
@@ -268,6 +267,9 @@ type expiring struct {
 	family string
 }
 
+// expiryHeap is a min-heap of expiring by at. The RefreshStore uses push
+// and pop, container/heap's algorithm typed, with no interface boxing (no
+// allocation per token); the Denylist uses container/heap.
 type expiryHeap []expiring
 
 func (h expiryHeap) Len() int           { return len(h) }
@@ -278,5 +280,43 @@ func (h *expiryHeap) Pop() any {
 	old := *h
 	e := old[len(old)-1]
 	*h = old[:len(old)-1]
+	return e
+}
+
+func (h *expiryHeap) push(e expiring) {
+	*h = append(*h, e)
+	q := *h
+	for j := len(q) - 1; j > 0; {
+		i := (j - 1) / 2 // parent
+		if i == j || !q[j].at.Before(q[i].at) {
+			break
+		}
+		q[i], q[j] = q[j], q[i]
+		j = i
+	}
+}
+
+func (h *expiryHeap) pop() expiring {
+	q := *h
+	n := len(q) - 1
+	q[0], q[n] = q[n], q[0]
+	for i := 0; ; {
+		j1 := 2*i + 1
+		if j1 >= n || j1 < 0 {
+			break
+		}
+		j := j1 // left child
+		if j2 := j1 + 1; j2 < n && q[j2].at.Before(q[j1].at) {
+			j = j2 // right child
+		}
+		if !q[j].at.Before(q[i].at) {
+			break
+		}
+		q[i], q[j] = q[j], q[i]
+		i = j
+	}
+	e := q[n]
+	q[n] = expiring{} // drop the strings for the GC
+	*h = q[:n]
 	return e
 }
