@@ -723,6 +723,10 @@ func (a *Authenticator) verifyAccess(token string) (*Principal, error) {
 			return e.principal(), nil
 		}
 	}
+	if !validB64Token(token) {
+		// Not even RFC 6750 §2.1 b64token syntax: malformed credentials.
+		return nil, ErrInvalidRequest.with(descMalformed, nil)
+	}
 	c, err := a.verifyToken(token)
 	if err != nil {
 		return nil, err
