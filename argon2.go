@@ -65,15 +65,9 @@ type argon2Params struct {
 
 func (h Argon2id) params() argon2Params {
 	p := argon2Params{m: h.Memory, t: h.Iterations, p: h.Parallelism}
-	if p.m == 0 {
-		p.m = DefaultArgon2Memory
-	}
-	if p.t == 0 {
-		p.t = DefaultArgon2Iterations
-	}
-	if p.p == 0 {
-		p.p = DefaultArgon2Parallelism
-	}
+	setDefault(&p.m, DefaultArgon2Memory)
+	setDefault(&p.t, DefaultArgon2Iterations)
+	setDefault(&p.p, DefaultArgon2Parallelism)
 	return p
 }
 

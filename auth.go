@@ -310,8 +310,10 @@ func New(cfg Config) (*Authenticator, error) {
 	return a, nil
 }
 
-func setDefault(d *time.Duration, v time.Duration) {
-	if *d == 0 {
+// setDefault sets *d to v when *d is the zero value.
+func setDefault[T comparable](d *T, v T) {
+	var zero T
+	if *d == zero {
 		*d = v
 	}
 }

@@ -299,18 +299,10 @@ type throttle struct {
 }
 
 func newThrottle(c ThrottleConfig) *throttle {
-	if c.MaxPerUsername == 0 {
-		c.MaxPerUsername = DefaultThrottleMaxPerUsername
-	}
-	if c.MaxPerIP == 0 {
-		c.MaxPerIP = DefaultThrottleMaxPerIP
-	}
-	if c.Window == 0 {
-		c.Window = DefaultThrottleWindow
-	}
-	if c.MaxEntries == 0 {
-		c.MaxEntries = DefaultThrottleMaxEntries
-	}
+	setDefault(&c.MaxPerUsername, DefaultThrottleMaxPerUsername)
+	setDefault(&c.MaxPerIP, DefaultThrottleMaxPerIP)
+	setDefault(&c.Window, DefaultThrottleWindow)
+	setDefault(&c.MaxEntries, DefaultThrottleMaxEntries)
 	return &throttle{
 		seed:   maphash.MakeSeed(),
 		header: http.CanonicalHeaderKey(c.TrustedProxyHeader),
