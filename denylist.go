@@ -2,11 +2,8 @@ package tollgate
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 )
 
@@ -138,26 +135,4 @@ func (a *Authenticator) revokeFamily(ctx context.Context, r *http.Request, rt Re
 		a.emit(ctx, r, Event{Type: EventAccessTokenRevoked, Subject: t.Subject, Username: t.Username, ClientID: t.ClientID, Family: t.Family, TokenID: t.AccessTokenID, Reason: why})
 	}
 	return nil
-}
-
-// accessTokenID returns the "jti" of an access token this Authenticator
-// has just minted, for recording with the refresh token issued beside it.
-// It reads the payload without verifying it: the token is our own.
-func (a *Authenticator) accessTokenID(token string) string {
-	if a.denylist == nil {
-		return ""
-	}
-	_, rest, _ := strings.Cut(token, ".")
-	payload, _, _ := strings.Cut(rest, ".")
-	b, err := base64.RawURLEncoding.DecodeString(payload)
-	if err != nil {
-		return ""
-	}
-	var c struct {
-		Jti string `json:"jti"`
-	}
-	if json.Unmarshal(b, &c) != nil {
-		return ""
-	}
-	return c.Jti
 }

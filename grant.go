@@ -383,7 +383,8 @@ func (a *Authenticator) issue(ctx context.Context, g grantee, scopes []string) (
 // parent's family, or in a new family when parent is nil.
 func (a *Authenticator) prepare(parent *RefreshToken, g grantee, scopes []string) (*tokenResponse, *RefreshToken, error) {
 	now := a.now()
-	access, exp, err := a.mint(g, scopes, now)
+	scope := formatScope(scopes)
+	access, jti, exp, err := a.mint(g, scope, now)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -391,12 +392,15 @@ func (a *Authenticator) prepare(parent *RefreshToken, g grantee, scopes []string
 		AccessToken: access,
 		TokenType:   "Bearer",
 		ExpiresIn:   int64(exp.Sub(now.Truncate(1e9)).Seconds()),
-		Scope:       formatScope(scopes),
+		Scope:       scope,
 	}
 	if a.refresh == nil {
 		return resp, nil, nil
 	}
-	tok, next := a.newRefresh(parent, g, scopes, now, a.accessTokenID(access), exp)
+	if a.denylist == nil {
+		jti = "" // recorded only where revoking the family can deny it
+	}
+	tok, next := a.newRefresh(parent, g, scopes, now, jti, exp)
 	resp.RefreshToken = tok
 	return resp, next, nil
 }

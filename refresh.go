@@ -147,7 +147,7 @@ func (a *Authenticator) newRefresh(parent *RefreshToken, u grantee, scopes []str
 		IssuedAt: now,
 	}
 	if accessID != "" {
-		// Only with a Denylist (accessTokenID): revoking the family
+		// Only with a Denylist (see prepare): revoking the family
 		// denies the access token issued beside this refresh token.
 		rt.AccessTokenID, rt.AccessExpiresAt = accessID, accessExp
 	}

@@ -527,24 +527,24 @@ func (k *Key) sigSize() int {
 }
 
 // mint signs an access token (RFC 9068) with the signing key.
-func (a *Authenticator) mint(g grantee, scopes []string, now time.Time) (string, time.Time, error) {
+func (a *Authenticator) mint(g grantee, scope string, now time.Time) (token, jti string, exp time.Time, err error) {
 	k := a.keys.signing
-	exp := now.Add(a.cfg.AccessTTL)
+	exp = now.Add(a.cfg.AccessTTL)
 	// The "jti": 128 random bits, base64url, in a stack buffer (the
 	// claims are copied into the token, so no string need outlive mint).
 	var rnd [16]byte
-	var jti [22]byte
+	var jtiBuf [22]byte
 	_, _ = rand.Read(rnd[:]) // crypto/rand.Read never fails (Go 1.24+)
-	base64.RawURLEncoding.Encode(jti[:], rnd[:])
+	base64.RawURLEncoding.Encode(jtiBuf[:], rnd[:])
 	c := accessClaims{
 		Iss:      a.cfg.Issuer,
 		Sub:      g.subject,
 		Aud:      a.cfg.Audience,
 		Exp:      exp.Unix(),
 		Iat:      now.Unix(),
-		Jti:      string(jti[:]),
+		Jti:      string(jtiBuf[:]),
 		ClientID: g.clientID,
-		Scope:    formatScope(scopes),
+		Scope:    scope,
 	}
 	if g.username != g.subject {
 		c.Username = g.username
@@ -569,13 +569,13 @@ func (a *Authenticator) mint(g grantee, scopes []string, now time.Time) (string,
 	} else {
 		sig, err := k.signer.Sign(buf, k.priv)
 		if err != nil {
-			return "", time.Time{}, fmt.Errorf("tollgate: signing access token: %w", err)
+			return "", "", time.Time{}, fmt.Errorf("tollgate: signing access token: %w", err)
 		}
 		buf = append(buf, '.')
 		buf = enc.AppendEncode(buf, sig)
 	}
 	// buf is never written again: the token can share its bytes.
-	return unsafe.String(unsafe.SliceData(buf), len(buf)), time.Unix(exp.Unix(), 0), nil
+	return unsafe.String(unsafe.SliceData(buf), len(buf)), c.Jti, time.Unix(exp.Unix(), 0), nil
 }
 
 // appendAccessClaims appends the JSON of c, byte for byte what
