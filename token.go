@@ -522,8 +522,10 @@ func (k *Key) sigSize() int {
 		return sha256.Size // HS256
 	case *rsa.PublicKey:
 		return p.Size()
+	case *ecdsa.PublicKey:
+		return 2 * ((p.Curve.Params().BitSize + 7) / 8) // R‖S
 	}
-	return 64 // ES256 (R‖S) and EdDSA
+	return ed25519.SignatureSize
 }
 
 // mint signs an access token (RFC 9068) with the signing key.
