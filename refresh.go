@@ -194,14 +194,20 @@ func (a *Authenticator) spendRefresh(ctx context.Context, r *http.Request, token
 	case err != nil:
 		return nil, RefreshToken{}, err
 	}
+	// RFC 6749 §6: the token must have been issued to this client. Part
+	// of every check, so that a reuse within the grace period by another
+	// client is refused too (and revokes the family).
+	callerCheck := check
+	check = func(rt RefreshToken) error {
+		if rt.ClientID != clientID {
+			return ErrInvalidGrant.with(descRefreshInvalid, errors.New("tollgate: refresh token of another client"))
+		}
+		return callerCheck(rt)
+	}
 	if !rt.UsedAt.IsZero() {
 		// Reuse is detected before anything else, whichever client_id the
 		// request names: a public client's id proves nothing.
 		return a.reuse(ctx, r, rt, now, false, check, prepare)
-	}
-	if rt.ClientID != clientID {
-		// RFC 6749 §6: the token must have been issued to this client.
-		return nil, RefreshToken{}, ErrInvalidGrant.with(descRefreshInvalid, errors.New("tollgate: refresh token of another client"))
 	}
 	if !now.Before(rt.ExpiresAt) || !now.Before(rt.FamilyExpiresAt) {
 		return nil, RefreshToken{}, invalid
