@@ -5,7 +5,6 @@ go 1.26.0
 require (
 	github.com/lestrrat-go/jwx/v2 v2.1.7
 	golang.org/x/crypto v0.59.0
-	golang.org/x/oauth2 v0.38.0
 )
 
 require (
@@ -18,5 +17,6 @@ require (
 	github.com/lestrrat-go/option v1.0.1 // indirect
 	github.com/segmentio/asm v1.2.1 // indirect
 	github.com/stretchr/testify v1.12.1 // indirect
+	go.yaml.in/yaml/v3 v3.0.6 // indirect
 	golang.org/x/sys v0.50.0 // indirect
 )
