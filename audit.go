@@ -5,111 +5,95 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+
+	"github.com/tollgate-go/tollgate/audit"
 )
 
-// The events of the brute-force, overload and revocation defences, and of
-// rejected requests on protected routes. See also the login and refresh
-// events beside [Event].
-const (
-	// EventLoginThrottled: a login was refused without checking the
-	// password. Reason: "username" or "client_ip" (429, over the
-	// Config.LoginThrottle limit), or "overloaded" (503, every hashing slot
-	// of Config.MaxConcurrentHashes stayed taken).
-	EventLoginThrottled EventType = "login_throttled"
-
-	// EventAccessDenied: a protected route refused a request (RFC 6750
-	// §3.1). Reason: "no_token", "invalid_request", "invalid_token",
-	// "token_expired", "token_revoked", "user_inactive" or
-	// "insufficient_scope". Subject, ClientID and TokenID are set for
-	// insufficient_scope, when the token itself was valid.
-	EventAccessDenied EventType = "access_denied"
-
-	// EventAccessTokenRevoked: an access token's jti was put on the
-	// Config.Denylist. Reason: "revocation_request" (the token, or its
-	// refresh token, was presented to the revocation endpoint) or
-	// "refresh_reused" (its family was revoked on reuse).
-	EventAccessTokenRevoked EventType = "access_token_revoked"
-)
-
-// deniedReason names why a protected request was rejected, for
-// EventAccessDenied.
-func deniedReason(e *Error) string {
-	switch {
-	case e.Code == "":
-		return "no_token"
-	case e.Code != ErrInvalidToken.Code:
-		return e.Code
-	case errors.Is(e.Err, errExpired):
-		return "token_expired"
-	case errors.Is(e.Err, errRevoked):
-		return "token_revoked"
-	case e.Description == descInactiveUser:
-		return "user_inactive"
-	}
-	return e.Code
-}
-
-// emitDenied reports a rejected protected request. It is only on the
-// rejection path, and returns at once without an OnEvent hook.
-func (a *Authenticator) emitDenied(r *http.Request, p *Principal, err error) {
+// emit delivers e to Config.OnEvent, stamped with the time and, when
+// there is a request, its remote address.
+func (a *Authenticator) emit(ctx context.Context, r *http.Request, e audit.Event) {
 	if a.cfg.OnEvent == nil {
 		return
 	}
+	e.Time = a.now()
+	if r != nil {
+		e.RemoteAddr = r.RemoteAddr
+	}
+	a.cfg.OnEvent(ctx, e)
+}
+
+// A rejection is the cause of a refused token or request: a typed reason
+// for events and debug logs, never sent to the client.
+type rejection struct {
+	reason audit.Reason
+	msg    string
+}
+
+func (r *rejection) Error() string { return "tollgate: " + r.msg }
+
+// reasonOf returns the reason of a rejected protected request.
+func reasonOf(e *Error) audit.Reason {
+	var rej *rejection
+	switch {
+	case errors.As(e.Err, &rej):
+		return rej.reason
+	case e.Code == "":
+		return audit.NoToken
+	case e.Code == kindInsufficientScope.code:
+		return audit.InsufficientScope
+	case e.Code == kindInvalidRequest.code:
+		return audit.InvalidRequest
+	}
+	return audit.Reason(e.Code)
+}
+
+// reportDenied reports a rejected protected request: an AccessDenied event
+// with its typed reason, and the same at debug level in Config.Logger (the
+// operator's view of what the client's RFC 6750 answer does not say). It
+// is only on the rejection path, and costs nothing more when neither is on.
+func (a *Authenticator) reportDenied(r *http.Request, p *Principal, err error) {
 	var e *Error
 	if !errors.As(err, &e) || e.Status >= 500 {
 		return // a server fault, logged by writeError
 	}
-	ev := Event{Type: EventAccessDenied, Reason: deniedReason(e)}
+	ctx := r.Context()
+	debug := a.cfg.Logger.Enabled(ctx, slog.LevelDebug)
+	if a.cfg.OnEvent == nil && !debug {
+		return
+	}
+	ev := audit.Event{Type: audit.AccessDenied, Reason: reasonOf(e)}
 	if p != nil {
 		ev.Subject, ev.Username, ev.ClientID, ev.TokenID = p.Subject, p.Username, p.ClientID, p.TokenID
 	}
-	a.emit(r.Context(), r, ev)
+	if debug {
+		a.cfg.Logger.DebugContext(ctx, "tollgate: access denied", "reason", string(ev.Reason),
+			"status", e.Status, "method", r.Method, "path", r.URL.Path, "remote_addr", r.RemoteAddr)
+	}
+	a.emit(ctx, r, ev)
 }
 
-// SlogEvents returns an OnEvent hook (Config.OnEvent) that writes each
-// event to l as one record, message "tollgate: <type>", with the event's
-// non-empty fields as attributes: type, sub, username, client_id, family,
-// jti, reason, remote_addr. Events carry no password and no token, so
-// neither can reach the log; the username is logged as typed, which for a
-// failed login is occasionally a password typed in the wrong field
-// (OWASP Logging Cheat Sheet): keep audit logs as protected as other
-// personal data.
-//
-// Levels: Warn for what suggests an attack (a spent refresh token reused,
-// a throttled or shed login, a failed login); Debug for a request without
-// any token (browsers and probes send many, and logging each at a higher
-// level turns logs into an amplifier); Info for the rest.
-func SlogEvents(l *slog.Logger) func(context.Context, Event) {
-	if l == nil {
-		l = slog.Default()
+// writeError answers a token or revocation endpoint request with err
+// (RFC 6749 §5.2). Server faults are logged with their cause.
+func (a *Authenticator) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var e *Error
+	// A 503 is load shedding, not a fault: logging each would turn a
+	// flood into a log flood.
+	if !errors.As(err, &e) || e.Status >= 500 && e.Status != http.StatusServiceUnavailable {
+		// A client that went away (its request context canceled) is not
+		// a server fault; nobody reads the answer, so it is not logged.
+		if r.Context().Err() == nil || !errors.Is(err, context.Canceled) {
+			a.cfg.Logger.ErrorContext(r.Context(), "tollgate: server error", "method", r.Method, "path", r.URL.Path, "err", err)
+		}
+		if e == nil {
+			err = kindServer.new("", err)
+		}
 	}
-	return func(ctx context.Context, e Event) {
-		level := slog.LevelInfo
-		switch e.Type {
-		case EventRefreshReused, EventLoginThrottled, EventLoginFailed, EventRefreshGraceReuse:
-			level = slog.LevelWarn
-		case EventAccessDenied:
-			if e.Reason == "no_token" {
-				level = slog.LevelDebug
-			}
-		}
-		if !l.Enabled(ctx, level) {
-			return
-		}
-		attrs := make([]slog.Attr, 0, 8)
-		attrs = append(attrs, slog.String("type", string(e.Type)))
-		add := func(k, v string) {
-			if v != "" {
-				attrs = append(attrs, slog.String(k, v))
-			}
-		}
-		add("sub", e.Subject)
-		add("username", e.Username)
-		add("client_id", e.ClientID)
-		add("family", e.Family)
-		add("jti", e.TokenID)
-		add("reason", e.Reason)
-		add("remote_addr", e.RemoteAddr)
-		l.LogAttrs(ctx, level, "tollgate: "+string(e.Type), attrs...)
+	if e != nil && e.Code == kindInvalidClient.code && e.Status == http.StatusUnauthorized {
+		// RFC 6749 §5.2: a 401 names the scheme the client used.
+		w.Header().Set("WWW-Authenticate", `Basic realm="`+a.cfg.Realm+`", charset="UTF-8"`)
 	}
+	if secs, ok := retryAfterSeconds(err); ok {
+		w.Header().Set("Retry-After", secs) // 429 throttled, 503 busy
+	}
+	a.cfg.ErrorHandler(w, r, err)
 }

@@ -5,18 +5,27 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/tollgate-go/tollgate/audit"
 )
 
 // Config configures an [Authenticator]. The zero value of every optional
-// field selects the documented default. Issuer, Audience and at least one
-// key are always required; a service that issues tokens also sets
+// field selects the documented default; [New] applies the defaults once,
+// and the Authenticator keeps its own copy. Issuer, Audience and at least
+// one key are always required; a service that issues tokens also sets
 // SigningKey and Users.
 type Config struct {
 	// Issuer is the "iss" claim of issued tokens and the only issuer
-	// accepted in presented ones, e.g. "https://api.example.com". Required.
+	// accepted in presented ones: an absolute https URL without query or
+	// fragment, such as "https://api.example.com" (RFC 8414 §2), or an
+	// http URL on a loopback host for development. Required.
 	Issuer string
 
 	// Audience lists the resource servers the tokens are for (the "aud"
@@ -30,7 +39,8 @@ type Config struct {
 
 	// SigningKey signs access tokens; its algorithm is the key's own
 	// (see [NewKey]). Required to issue tokens; nil makes a verifier-only
-	// Authenticator whose TokenHandler is not available.
+	// Authenticator, whose TokenHandler, RevokeHandler and Issue are not
+	// available.
 	SigningKey *Key
 
 	// VerificationKeys are further keys whose tokens are accepted, looked up
@@ -42,30 +52,40 @@ type Config struct {
 
 	// Scopes registers every scope of the service, with a description.
 	// Scopes not registered are never granted, and requiring one in
-	// [Authenticator.RequireScopes] panics at setup.
+	// [Authenticator.RequireScopes] panics at setup. A user holding an
+	// unregistered scope is a setup mistake: New reports it when Users is
+	// a [UserLister], and otherwise the first login that meets it emits
+	// audit.ScopeUnregistered.
 	Scopes map[string]string
 
-	// Users looks users up for the password grant. Required to issue tokens.
+	// Users looks users up for the password and refresh grants. Required
+	// to issue tokens.
 	Users UserStore
 
-	// Refresh keeps refresh tokens. If nil, no refresh tokens are issued and
-	// the refresh_token grant is unsupported.
+	// Refresh keeps refresh tokens. If nil, no refresh tokens are issued,
+	// the refresh_token grant is unsupported, and the Refresh* settings
+	// below must stay zero.
 	Refresh RefreshStore
 
-	// Hasher checks passwords. Default: Bcrypt{} (cost [DefaultBcryptCost]).
+	// Denylist, if set, makes access tokens revocable: every protected
+	// request checks the token's "jti" against it (a token without jti is
+	// then rejected), [Authenticator.RevokeHandler] denies an access token
+	// presented to it, and revoking a refresh-token family denies the
+	// access tokens issued with it. Default nil: access tokens stay valid
+	// until they expire. memstore.Denylist is an in-memory one.
+	Denylist Denylist
+
+	// Clients says which clients may request tokens. A request that names
+	// no client (no client_id, or an empty HTTP Basic user) is made by the
+	// first-party client "tollgate". If nil, any well-formed client id is
+	// accepted: a public client cannot prove its id anyway (RFC 6749
+	// §2.1). If set, a client it does not know, "tollgate" included, gets
+	// invalid_client. Only public clients (without a secret) are served:
+	// a request that presents a client secret gets invalid_client.
+	Clients ClientStore
+
+	// Hasher checks passwords. Default: [Bcrypt](0), cost 12.
 	Hasher PasswordHasher
-
-	// ClientID is the id of the first-party public client: the client_id
-	// claim (RFC 9068 §2.2) of tokens requested without naming a client.
-	// Default "tollgate".
-	ClientID string
-
-	// Clients, if not nil, lists the public client ids (besides ClientID)
-	// that may request tokens; others get invalid_client. If nil, any
-	// well-formed client id is accepted, as a public client cannot prove its
-	// id anyway (RFC 6749 §2.1). Clients with a secret are not supported:
-	// a request that presents a non-empty client secret gets invalid_client.
-	Clients []string
 
 	// AccessTTL is the lifetime of access tokens. Default 15 minutes.
 	AccessTTL time.Duration
@@ -90,6 +110,17 @@ type Config struct {
 	// Default 30 seconds; at most 5 minutes. Use a negative value for none.
 	Leeway time.Duration
 
+	// Claims, if set, adds claims of the service's own to every access
+	// token it issues, given the user it is issued to (as the UserStore
+	// returned it, so User.Profile is at hand without a second lookup).
+	// The values are written with encoding/json. The registered and
+	// protocol claims (iss sub aud exp iat nbf jti scope client_id typ
+	// preferred_username, and the other names of RFC 7519 §4.1) cannot be
+	// set: returning one is an issue-time error, as is an object of more
+	// than 4 KiB of JSON, so that every token stays within what tollgate
+	// verifies. Handlers read the claims back with [Principal.DecodeClaims].
+	Claims func(ctx context.Context, u *User) (map[string]any, error)
+
 	// LoadUser makes every protected request look the user up in Users and
 	// reject tokens of users disabled or deleted since the token was issued
 	// (FastAPI's get_current_active_user). The user is then in
@@ -97,73 +128,77 @@ type Config struct {
 	// store lookup.
 	LoadUser bool
 
-	// DisableTokenCache turns off the cache of verified access tokens.
-	// Default false: a token that passed every check is remembered, keyed
-	// by its exact text, until it expires, so a client that reuses its
-	// token skips the signature check and the decoding. Expiry ("exp",
-	// "nbf" with Leeway), the scope check and Config.LoadUser still run on
-	// every request, and failures are never cached. The cache holds at most
-	// 16 384 tokens and 16 MiB of them; past either bound the oldest leave.
-	DisableTokenCache bool
+	// Tokens says where protected routes look for the access token
+	// besides the Authorization header. Default: the header only.
+	Tokens TokenSources
 
-	// TokenFromQuery accepts the token in the "access_token" query
-	// parameter (RFC 6750 §2.3) when there is no Authorization header.
-	// Default false: URLs end up in logs and Referer headers.
-	TokenFromQuery bool
+	// Cache bounds the cache of verified access tokens. Default: on, with
+	// at most 16 384 tokens and 16 MiB.
+	Cache TokenCache
 
-	// TokenCookie, if set, is the name of a cookie that may carry the token
-	// when there is no Authorization header. Default: cookies are ignored.
-	TokenCookie string
+	// Logins sets the limits of the password grant: the login throttle and
+	// the bound on concurrent password hashes. Default: the [LoginLimits]
+	// defaults, all on.
+	Logins LoginLimits
 
 	// ErrorHandler writes the response when a request is rejected. It is
 	// called after the WWW-Authenticate header is set (the challenge and the
 	// 400/401/403 decision are not the handler's to change) and must write
-	// the status and body. Default [DefaultErrorHandler].
+	// the status and body. The error it gets is its own to keep or modify.
+	// Default [DefaultErrorHandler].
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
 	// OnEvent, if set, receives security events (logins, refresh rotation
-	// and reuse, revocation). It is called synchronously and must not
-	// block. Events carry no secrets.
-	OnEvent func(ctx context.Context, e Event)
+	// and reuse, revocation, rejected requests with the typed cause). It
+	// is called synchronously and must not block. Events carry no secrets.
+	// audit.Slog writes them to a logger.
+	OnEvent func(ctx context.Context, e audit.Event)
 
-	// Logger receives server-side failures (a store error, for example).
-	// Tokens and passwords are never logged. Default slog.Default().
+	// Logger receives server-side failures (a store error, for example)
+	// and, at debug level, the cause of every rejected token. Tokens and
+	// passwords are never logged. Default slog.Default().
 	Logger *slog.Logger
+}
 
-	// LoginThrottle limits failed password logins per username and per
-	// client IP; over a limit the token endpoint answers 429 with
-	// Retry-After and runs no hash. Default (nil): on, with the
-	// [ThrottleConfig] defaults (10 failures per username and 50 per IP in
-	// 15 minutes); set its Disabled field to turn it off.
-	LoginThrottle *ThrottleConfig
+// TokenSources says where protected routes look for an access token
+// besides the Authorization header (RFC 6750 §2.1), which is always read.
+// A request that sends a token in more than one way is invalid_request.
+type TokenSources struct {
+	// Query accepts the token in the "access_token" query parameter
+	// (RFC 6750 §2.3). Default false: URLs end up in logs and Referer
+	// headers.
+	Query bool
 
-	// MaxConcurrentHashes bounds the password hashes (bcrypt, Argon2id)
-	// that run at once, so a login flood queues for CPU instead of piling
-	// up goroutines and, for Argon2id, memory. Default 2×GOMAXPROCS.
-	MaxConcurrentHashes int
+	// Cookie, if set, is the name of a cookie that may carry the token
+	// when there is no Authorization header. Default: cookies are ignored.
+	Cookie string
+}
 
-	// HashQueueWait is how long a login waits for a hashing slot when all
-	// MaxConcurrentHashes are taken; past it the token endpoint answers 503
-	// temporarily_unavailable with Retry-After. Default 1 second; a
-	// negative value means no wait.
-	HashQueueWait time.Duration
-
-	// Denylist, if set, makes access tokens revocable: every protected
-	// request checks the token's "jti" against it (a token without jti is
-	// then rejected), [Authenticator.RevokeHandler] denies an access token
-	// presented to it, and revoking a refresh-token family denies the
-	// access tokens issued with it. Default nil: access tokens stay valid
-	// until they expire. memstore.Denylist is an in-memory one.
-	Denylist Denylist
+// TokenCache bounds the cache of verified access tokens. A token that
+// passed every check is remembered, keyed by its exact text, until it
+// expires, so a client that reuses its token skips the signature check
+// and the decoding. Expiry ("exp", "nbf" with Leeway), the denylist, the
+// scope check and Config.LoadUser still run on every request, and
+// failures are never cached. Past either bound the oldest tokens leave.
+type TokenCache struct {
+	// Disabled turns the cache off: every request verifies its token.
+	Disabled bool
+	// MaxEntries bounds the tokens held. Default 16 384.
+	MaxEntries int
+	// MaxBytes bounds the memory the tokens take, as counted by the
+	// cache. Default 16 MiB.
+	MaxBytes int
 }
 
 // Defaults and bounds of Config.
 const (
-	DefaultAccessTTL        = 15 * time.Minute
-	DefaultRefreshTTL       = 30 * 24 * time.Hour
-	DefaultRefreshFamilyTTL = 90 * 24 * time.Hour
-	DefaultLeeway           = 30 * time.Second
-	DefaultClientID         = "tollgate"
+	defaultAccessTTL        = 15 * time.Minute
+	defaultRefreshTTL       = 30 * 24 * time.Hour
+	defaultRefreshFamilyTTL = 90 * 24 * time.Hour
+	defaultLeeway           = 30 * time.Second
+	defaultClientID         = "tollgate"
+	defaultCacheEntries     = 16384
+	defaultCacheBytes       = 16 << 20
 	maxLeeway               = 5 * time.Minute
 	maxGracePeriod          = time.Minute
 )
@@ -171,21 +206,20 @@ const (
 // An Authenticator issues and verifies tokens. It is safe for concurrent
 // use; its configuration is fixed by [New].
 type Authenticator struct {
-	cfg     Config
-	scopes  scopeRegistry
-	users   UserStore
-	refresh RefreshStore
-	hasher  PasswordHasher
-	logger  *slog.Logger
-	errh    func(http.ResponseWriter, *http.Request, error)
-	now     func() time.Time
+	cfg    Config // every default applied: the one source of each setting
+	scopes scopeRegistry
+	keys   keyRing
+	now    func() time.Time
 
 	dummyHash []byte
 	challenge string // `Bearer realm="..."`
-	clients   map[string]bool
-	keys      keyRing
 
-	hardening // login throttle, hash bound, denylist (throttle.go)
+	throttle *throttle     // nil: no login throttle
+	hashSem  chan struct{} // a slot per hash that may run at once
+
+	// reported holds the unregistered scopes of users already reported.
+	reportMu sync.Mutex
+	reported map[string]bool
 }
 
 // New checks cfg, fills in defaults and returns an Authenticator. All
@@ -194,8 +228,8 @@ func New(cfg Config) (*Authenticator, error) {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("tollgate: "+format, args...)) }
 
-	if cfg.Issuer == "" {
-		bad("Config.Issuer is empty")
+	if err := checkIssuer(cfg.Issuer); err != nil {
+		errs = append(errs, err)
 	}
 	if len(cfg.Audience) == 0 {
 		bad("Config.Audience is empty")
@@ -206,43 +240,40 @@ func New(cfg Config) (*Authenticator, error) {
 		}
 	}
 	cfg.Audience = append([]string(nil), cfg.Audience...)
-	if cfg.Realm == "" {
-		cfg.Realm = cfg.Issuer
-	}
+	setDefault(&cfg.Realm, cfg.Issuer)
 	if strings.ContainsAny(cfg.Realm, "\"\\\r\n") {
 		bad("Config.Realm must not contain quotes, backslashes or line breaks")
 	}
-	if cfg.Users != nil && cfg.SigningKey == nil {
+	issues := cfg.SigningKey != nil
+	switch {
+	case cfg.Users != nil && cfg.SigningKey == nil:
 		bad("Config.Users is set but Config.SigningKey is nil: nothing to sign tokens with")
-	}
-	if cfg.SigningKey != nil && !cfg.SigningKey.canSign() {
+	case cfg.SigningKey != nil && !cfg.SigningKey.canSign():
 		bad("Config.SigningKey holds no private key")
 	}
-	if cfg.Refresh != nil && cfg.Users == nil {
+	if cfg.Refresh == nil {
+		if cfg.RefreshTTL != 0 || cfg.RefreshFamilyTTL != 0 || cfg.RefreshGracePeriod != 0 {
+			bad("Config.RefreshTTL, RefreshFamilyTTL and RefreshGracePeriod need Config.Refresh: without a refresh store no refresh token is issued")
+		}
+	} else if cfg.Users == nil {
 		bad("Config.Refresh is set but Config.Users is nil")
 	}
-	if cfg.ClientID == "" {
-		cfg.ClientID = DefaultClientID
-	}
-	clients := map[string]bool{cfg.ClientID: true}
-	for _, c := range cfg.Clients {
-		if !validClientID(c) {
-			bad("Config.Clients: %q is not a valid client id", c)
+	if !issues {
+		if cfg.Claims != nil {
+			bad("Config.Claims is set but the Authenticator issues no tokens (no Config.SigningKey)")
 		}
-		clients[c] = true
+		if cfg.Clients != nil || cfg.Hasher != nil || cfg.Logins != (LoginLimits{}) {
+			bad("Config.Clients, Hasher and Logins are for issuing tokens, and this Authenticator only verifies (no Config.SigningKey)")
+		}
 	}
-	if !validClientID(cfg.ClientID) {
-		bad("Config.ClientID %q is not a valid client id", cfg.ClientID)
+	setDefault(&cfg.AccessTTL, defaultAccessTTL)
+	if cfg.Refresh != nil {
+		setDefault(&cfg.RefreshTTL, defaultRefreshTTL)
+		setDefault(&cfg.RefreshFamilyTTL, max(defaultRefreshFamilyTTL, cfg.RefreshTTL))
 	}
-	if cfg.Clients == nil {
-		clients = nil
-	}
-	setDefault(&cfg.AccessTTL, DefaultAccessTTL)
-	setDefault(&cfg.RefreshTTL, DefaultRefreshTTL)
-	setDefault(&cfg.RefreshFamilyTTL, max(DefaultRefreshFamilyTTL, cfg.RefreshTTL))
-	setDefault(&cfg.Leeway, DefaultLeeway)
+	setDefault(&cfg.Leeway, defaultLeeway)
 	switch {
-	case cfg.AccessTTL < 0 || cfg.RefreshTTL < 0:
+	case cfg.AccessTTL < 0 || cfg.RefreshTTL < 0 || cfg.RefreshFamilyTTL < 0:
 		bad("negative token lifetime")
 	case cfg.RefreshFamilyTTL < cfg.RefreshTTL:
 		bad("Config.RefreshFamilyTTL (%v) is shorter than Config.RefreshTTL (%v)", cfg.RefreshFamilyTTL, cfg.RefreshTTL)
@@ -251,64 +282,107 @@ func New(cfg Config) (*Authenticator, error) {
 	case cfg.Leeway > maxLeeway:
 		bad("Config.Leeway must be at most %v", maxLeeway)
 	}
-	if cfg.Leeway < 0 {
-		cfg.Leeway = 0
-	}
+	cfg.Leeway = max(cfg.Leeway, 0)
 	if cfg.LoadUser && cfg.Users == nil {
 		bad("Config.LoadUser needs Config.Users")
 	}
+	if cfg.Tokens.Cookie != "" && !validCookieName(cfg.Tokens.Cookie) {
+		bad("Config.Tokens.Cookie %q is not a cookie name", cfg.Tokens.Cookie)
+	}
+	if cfg.Cache.MaxEntries < 0 || cfg.Cache.MaxBytes < 0 {
+		bad("Config.Cache: negative bound")
+	}
+	setDefault(&cfg.Cache.MaxEntries, defaultCacheEntries)
+	setDefault(&cfg.Cache.MaxBytes, defaultCacheBytes)
+	errs = append(errs, cfg.Logins.resolve()...)
+	setDefault(&cfg.Hasher, Bcrypt(0))
+	if cfg.ErrorHandler == nil {
+		cfg.ErrorHandler = DefaultErrorHandler
+	}
+	setDefault(&cfg.Logger, slog.Default())
+
 	scopes, err := newScopeRegistry(cfg.Scopes)
 	if err != nil {
 		errs = append(errs, err)
 	}
-	keys, err := newKeyRing(cfg.SigningKey, cfg.VerificationKeys)
+	cfg.Scopes = scopes
+	keys, err := newKeyRing(cfg.SigningKey, cfg.VerificationKeys, cfg.Cache)
 	if err != nil {
 		errs = append(errs, err)
 	}
-	hard, herrs := newHardening(&cfg)
-	errs = append(errs, herrs...)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
+	}
+	if lister, ok := cfg.Users.(UserLister); ok {
+		if err := checkUserScopes(lister, scopes); err != nil {
+			return nil, err
+		}
 	}
 
 	a := &Authenticator{
 		cfg:       cfg,
 		scopes:    scopes,
-		users:     cfg.Users,
-		refresh:   cfg.Refresh,
-		hasher:    cfg.Hasher,
-		logger:    cfg.Logger,
-		errh:      cfg.ErrorHandler,
+		keys:      keys,
 		now:       time.Now,
 		challenge: `Bearer realm="` + cfg.Realm + `"`,
-		clients:   clients,
-		keys:      keys,
-		hardening: hard,
+		reported:  map[string]bool{},
 	}
-	if a.logger == nil {
-		a.logger = slog.Default()
-	}
-	if cfg.SigningKey != nil && cfg.SigningKey.generated {
-		a.logger.Warn("tollgate: WARNING: signing with a key generated in memory; every token it signs dies with this process. Load a key file (LoadKeyFile) in production.",
-			"kid", cfg.SigningKey.ID(), "alg", cfg.SigningKey.Algorithm())
-	}
-	if a.hasher == nil {
-		a.hasher = Bcrypt{}
-	}
-	if a.logger == nil {
-		a.logger = slog.Default()
-	}
-	if a.errh == nil {
-		a.errh = DefaultErrorHandler
-	}
-	if a.users != nil {
-		a.dummyHash, err = a.hasher.Hash(dummyPassword)
+	if issues {
+		if !cfg.Logins.DisableThrottle {
+			a.throttle = newThrottle(cfg.Logins)
+		}
+		a.hashSem = make(chan struct{}, cfg.Logins.ConcurrentHashes)
+		a.dummyHash, err = cfg.Hasher.Hash(dummyPassword)
 		if err != nil {
 			return nil, fmt.Errorf("tollgate: Config.Hasher: %w", err)
 		}
 	}
+	if cfg.SigningKey != nil && cfg.SigningKey.generated {
+		cfg.Logger.Warn("tollgate: WARNING: signing with a key generated in memory; every token it signs dies with this process. Load a key file (LoadKeyFile) in production.",
+			"kid", cfg.SigningKey.ID(), "alg", cfg.SigningKey.Algorithm())
+	}
 	return a, nil
 }
+
+// checkIssuer enforces the issuer rules of RFC 8414 §2 (which the
+// metadata of issue 9 publishes): an absolute URL with the https scheme
+// and no query or fragment; http only on a loopback host, for
+// development.
+func checkIssuer(iss string) error {
+	if iss == "" {
+		return errors.New("tollgate: Config.Issuer is empty")
+	}
+	u, err := url.Parse(iss)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
+		return fmt.Errorf("tollgate: Config.Issuer %q is not an absolute URL such as https://api.example.com", iss)
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(iss, "#") || u.User != nil {
+		return fmt.Errorf("tollgate: Config.Issuer %q must not have a query, fragment or user info (RFC 8414 §2)", iss)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if isLoopback(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("tollgate: Config.Issuer %q uses http on a host that is not loopback; use https (RFC 8414 §2)", iss)
+	}
+	return fmt.Errorf("tollgate: Config.Issuer %q: the scheme must be https (or http on a loopback host)", iss)
+}
+
+// isLoopback reports whether host is localhost or a loopback address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// validCookieName reports whether s is a cookie-name: an HTTP token
+// (RFC 6265 §4.1.1).
+func validCookieName(s string) bool { return validHeaderName(s) }
 
 // setDefault sets *d to v when *d is the zero value.
 func setDefault[T comparable](d *T, v T) {
@@ -347,6 +421,8 @@ type Principal struct {
 	// User is the user as the UserStore returned it on this request; set
 	// only with Config.LoadUser.
 	User *User
+
+	token string // the verified token, for DecodeClaims
 }
 
 // HasScope reports whether the token was granted scope.
@@ -357,6 +433,20 @@ func (p *Principal) HasScope(scope string) bool {
 		}
 	}
 	return false
+}
+
+// DecodeClaims decodes the claims of the verified access token into v
+// with encoding/json, as json.Unmarshal does: a struct of the handler's
+// own picks the claims it wants, those of Config.Claims included, by
+// their JSON names. The claims were verified with the token; decoding
+// runs only when called. A Principal made by hand, not by verification,
+// has no claims: DecodeClaims then returns an error.
+func (p *Principal) DecodeClaims(v any) error {
+	payload, err := tokenPayload(p.token)
+	if err != nil {
+		return err
+	}
+	return jsonUnmarshal(payload, v)
 }
 
 // principalKey is the context key for *Principal values.
@@ -375,68 +465,5 @@ func FromContext(ctx context.Context) (*Principal, bool) {
 	return p, ok && p != nil
 }
 
-// EventType names a security event.
-type EventType string
-
-// The events tollgate reports through Config.OnEvent.
-const (
-	EventLoginSucceeded    EventType = "login_succeeded"
-	EventLoginFailed       EventType = "login_failed"        // Reason: unknown_user, wrong_password, user_disabled
-	EventRefreshRotated    EventType = "refresh_rotated"     // a refresh token was spent and replaced
-	EventRefreshReused     EventType = "refresh_reused"      // a spent refresh token came back: family revoked
-	EventRefreshGraceReuse EventType = "refresh_grace_reuse" // a just-spent token honoured within the grace period
-	EventRefreshRejected   EventType = "refresh_rejected"    // Reason: user_disabled, unknown_user
-	EventTokenRevoked      EventType = "token_revoked"       // RFC 7009 revocation of a refresh family
-)
-
-// An Event is a security-relevant fact for audit logs. It never holds a
-// password or a token.
-type Event struct {
-	Type       EventType
-	Time       time.Time
-	Subject    string // "sub" of the user concerned, when known
-	Username   string // the username given or stored
-	ClientID   string
-	Family     string // the refresh-token family concerned
-	Reason     string
-	RemoteAddr string
-	TokenID    string // "jti" of the access token concerned; an id, not a secret
-}
-
-// emit delivers e to Config.OnEvent.
-func (a *Authenticator) emit(ctx context.Context, r *http.Request, e Event) {
-	if a.cfg.OnEvent == nil {
-		return
-	}
-	e.Time = a.now()
-	if r != nil {
-		e.RemoteAddr = r.RemoteAddr
-	}
-	a.cfg.OnEvent(ctx, e)
-}
-
-// writeError answers a token or revocation endpoint request with err
-// (RFC 6749 §5.2). Server faults are logged with their cause.
-func (a *Authenticator) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	var e *Error
-	// A 503 is load shedding (errBusy), not a fault: logging each would
-	// turn a flood into a log flood.
-	if !errors.As(err, &e) || e.Status >= 500 && e.Status != http.StatusServiceUnavailable {
-		// A client that went away (its request context canceled) is not
-		// a server fault; nobody reads the answer, so it is not logged.
-		if r.Context().Err() == nil || !errors.Is(err, context.Canceled) {
-			a.logger.ErrorContext(r.Context(), "tollgate: server error", "method", r.Method, "path", r.URL.Path, "err", err)
-		}
-		if e == nil {
-			err = ErrServer.with(ErrServer.Description, err)
-		}
-	}
-	if e != nil && e.Code == ErrInvalidClient.Code && e.Status == http.StatusUnauthorized {
-		// RFC 6749 §5.2: a 401 names the scheme the client used.
-		w.Header().Set("WWW-Authenticate", `Basic realm="`+a.cfg.Realm+`", charset="UTF-8"`)
-	}
-	if secs, ok := retryAfterSeconds(err); ok {
-		w.Header().Set("Retry-After", secs) // 429 throttled, 503 busy
-	}
-	a.errh(w, r, err)
-}
+// defaultConcurrentHashes is the default bound on concurrent hashes.
+func defaultConcurrentHashes() int { return 2 * runtime.GOMAXPROCS(0) }

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-)
 
-// MaxTokenBytes bounds the access tokens tollgate will look at. Its own
-// tokens are well under 2 KiB; a longer one is rejected as invalid_token
-// before any decoding, so a megabyte of dots costs a length check.
-const MaxTokenBytes = 8192
+	"github.com/tollgate-go/tollgate/audit"
+	"github.com/tollgate-go/tollgate/internal/jose"
+)
 
 // Descriptions sent with Bearer errors.
 const (
@@ -20,21 +18,8 @@ const (
 	descInvalidToken  = "The access token is invalid"
 	descExpired       = "The access token expired"
 	descInactiveUser  = "The user is no longer active"
-	descInsufficient  = "The access token lacks a required scope"
 	descTokenTooLarge = "The access token is too large"
 )
-
-// isB64URL reports whether c is in the base64url alphabet (RFC 4648 §5).
-// It runs over every byte of every token, so it is one table lookup.
-func isB64URL(c byte) bool { return b64URLAlphabet[c] }
-
-// b64URLAlphabet marks the bytes of the base64url alphabet. Read-only.
-var b64URLAlphabet = func() (t [256]bool) {
-	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") {
-		t[c] = true
-	}
-	return t
-}()
 
 // validB64Token reports whether s is a b64token of RFC 6750 §2.1:
 // 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
@@ -42,7 +27,7 @@ func validB64Token(s string) bool {
 	i := 0
 	for ; i < len(s); i++ {
 		c := s[i]
-		if !isB64URL(c) && c != '.' && c != '~' && c != '+' && c != '/' {
+		if !jose.IsB64URL(c) && c != '.' && c != '~' && c != '+' && c != '/' {
 			break
 		}
 	}
@@ -73,7 +58,7 @@ func parseAuthorization(v string) (token string, ok bool, err error) {
 	// verified before is not scanned again.
 	token = strings.TrimLeft(rest, " ")
 	if token == "" {
-		return "", true, ErrInvalidRequest.with(descMalformed, nil)
+		return "", true, kindInvalidRequest.new(descMalformed, nil)
 	}
 	return token, true, nil
 }
@@ -88,7 +73,7 @@ func (a *Authenticator) extractToken(r *http.Request) (string, error) {
 	found := false
 	if vs := r.Header["Authorization"]; len(vs) > 0 {
 		if len(vs) > 1 {
-			return "", ErrInvalidRequest.with(descMultiple, nil)
+			return "", kindInvalidRequest.new(descMultiple, nil)
 		}
 		t, ok, err := parseAuthorization(vs[0])
 		if err != nil {
@@ -96,37 +81,36 @@ func (a *Authenticator) extractToken(r *http.Request) (string, error) {
 		}
 		token, found = t, ok
 	}
-	if a.cfg.TokenFromQuery && r.URL.RawQuery != "" {
+	if a.cfg.Tokens.Query && r.URL.RawQuery != "" {
 		if qs, ok := r.URL.Query()["access_token"]; ok {
 			if found || len(qs) != 1 {
-				return "", ErrInvalidRequest.with(descTwoMethods, nil)
+				return "", kindInvalidRequest.new(descTwoMethods, nil)
 			}
 			if !validB64Token(qs[0]) {
-				return "", ErrInvalidRequest.with(descMalformed, nil)
+				return "", kindInvalidRequest.new(descMalformed, nil)
 			}
 			token, found = qs[0], true
 		}
 	}
-	if a.cfg.TokenCookie != "" && !found {
-		if c, err := r.Cookie(a.cfg.TokenCookie); err == nil && c.Value != "" {
+	if a.cfg.Tokens.Cookie != "" && !found {
+		if c, err := r.Cookie(a.cfg.Tokens.Cookie); err == nil && c.Value != "" {
 			if !validB64Token(c.Value) {
-				return "", ErrInvalidRequest.with(descMalformed, nil)
+				return "", kindInvalidRequest.new(descMalformed, nil)
 			}
 			token, found = c.Value, true
 		}
 	}
 	if !found {
-		// A copy, like every other answer: the error handler may modify
-		// its error, and must not modify the sentinel.
-		return "", ErrNoToken.with(ErrNoToken.Description, nil)
+		return "", kindNoToken.new("", nil)
 	}
 	return token, nil
 }
 
 // Authenticate verifies the access token of r and returns its Principal.
 // The error is an [*Error] that says how to answer (ErrNoToken,
-// ErrInvalidRequest or ErrInvalidToken), or a server fault when
-// Config.LoadUser is set and the store fails.
+// ErrInvalidRequest or ErrInvalidToken), or a server fault when a store
+// fails (Config.LoadUser, Config.Denylist). The cause of a rejection, for
+// logs only, is in the Error's Err.
 //
 // Most programs use [Authenticator.RequireScopes] instead; Authenticate is
 // for callers outside a handler chain, such as a WebSocket upgrade.
@@ -152,13 +136,17 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 	return p, nil
 }
 
+// errInactive is the cause for a token of a user disabled or deleted
+// since it was issued.
+var errInactive = &rejection{audit.UserInactive, "user disabled or deleted since the token was issued"}
+
 // loadUser attaches the current user to p, rejecting users disabled or
 // deleted since the token was issued.
 func (a *Authenticator) loadUser(ctx context.Context, p *Principal) error {
-	u, err := a.users.LookupUser(ctx, p.Username)
+	u, err := a.cfg.Users.LookupUser(ctx, p.Username)
 	switch {
 	case errors.Is(err, ErrNotFound) || err == nil && (u == nil || u.Disabled || u.subject() != p.Subject):
-		return ErrInvalidToken.with(descInactiveUser, err)
+		return kindInvalidToken.new(descInactiveUser, errInactive)
 	case err != nil:
 		return err
 	}
@@ -199,19 +187,17 @@ func (a *Authenticator) RequireAnyScope(scopes ...string) func(http.Handler) htt
 // middleware builds the handler wrapper shared by RequireScopes and
 // RequireAnyScope.
 func (a *Authenticator) middleware(scopes []string, ok func([]string) bool) func(http.Handler) http.Handler {
-	insufficient := ErrInsufficientScope.with(descInsufficient, nil)
-	insufficient.Scope = formatScope(scopes)
+	need := formatScope(scopes)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p, err := a.Authenticate(r)
 			if err == nil && !ok(p.Scopes) {
-				// A copy per request: the error handler may keep or
-				// modify its error without touching later challenges.
-				e := *insufficient
-				err = &e
+				e := kindInsufficientScope.new("", nil)
+				e.Scope = need
+				err = e
 			}
 			if err != nil {
-				a.emitDenied(r, p, err) // audit.go; off the success path
+				a.reportDenied(r, p, err) // audit.go; off the success path
 				a.reject(w, r, err)
 				return
 			}
@@ -226,7 +212,7 @@ func (a *Authenticator) reject(w http.ResponseWriter, r *http.Request, err error
 	var e *Error
 	if errors.As(err, &e) && e.Status < 500 {
 		w.Header().Set("WWW-Authenticate", a.challengeFor(e))
-		a.errh(w, r, err)
+		a.cfg.ErrorHandler(w, r, err)
 		return
 	}
 	a.writeError(w, r, err)

@@ -21,12 +21,9 @@ import (
 	"time"
 )
 
-// Bounds of the cache of an Authenticator (documented on
-// Config.DisableTokenCache).
+// Shape of the cache of an Authenticator (its bounds are Config.Cache).
 const (
-	defaultCacheEntries = 16384
-	defaultCacheBytes   = 16 << 20
-	cacheShardCount     = 16
+	cacheShardCount = 16
 
 	// entryOverhead approximates the bytes an entry holds besides its
 	// strings: the map slot, the entry and the ring slot.

@@ -2,9 +2,10 @@ package tollgate
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
+
+	"github.com/tollgate-go/tollgate/audit"
 )
 
 // Denylist revokes access tokens before they expire (Config.Denylist): a
@@ -46,8 +47,8 @@ type FamilyLister interface {
 const descRevoked = "The access token was revoked"
 
 var (
-	errRevoked = errors.New("tollgate: access token revoked (denylist)")
-	errNoJTI   = errors.New("tollgate: access token without jti while the denylist is on")
+	errRevoked = &rejection{audit.Revoked, "access token revoked (denylist)"}
+	errNoJTI   = &rejection{audit.NoTokenID, "access token without jti while the denylist is on"}
 )
 
 // denied reports whether the access token with the given jti is revoked.
@@ -55,16 +56,16 @@ var (
 // on every request, after any cache of verified tokens, so a cached token
 // that was revoked since is still refused.
 func (a *Authenticator) denied(ctx context.Context, jti string) (bool, error) {
-	if a.denylist == nil {
+	if a.cfg.Denylist == nil {
 		return false, nil
 	}
-	return a.denylist.IsDenied(ctx, jti)
+	return a.cfg.Denylist.IsDenied(ctx, jti)
 }
 
 // checkDenylist rejects p when the denylist is on and its token has no
 // jti (it could not be revoked) or was revoked.
 func (a *Authenticator) checkDenylist(ctx context.Context, p *Principal) error {
-	if a.denylist == nil {
+	if a.cfg.Denylist == nil {
 		return nil
 	}
 	if p.TokenID == "" {
@@ -75,7 +76,7 @@ func (a *Authenticator) checkDenylist(ctx context.Context, p *Principal) error {
 	case err != nil:
 		return err
 	case d:
-		return ErrInvalidToken.with(descRevoked, errRevoked)
+		return kindInvalidToken.new(descRevoked, errRevoked)
 	}
 	return nil
 }
@@ -86,37 +87,37 @@ func (a *Authenticator) checkDenylist(ctx context.Context, p *Principal) error {
 // until it expires. Any other token is ignored: RFC 7009 §2.2 answers 200
 // for tokens that are invalid already.
 func (a *Authenticator) revokeAccess(ctx context.Context, r *http.Request, token, clientID string) error {
-	if a.denylist == nil || token == "" || len(token) > MaxTokenBytes {
+	if a.cfg.Denylist == nil || token == "" || len(token) > maxTokenBytes {
 		return nil
 	}
 	p, err := a.verifyAccess(token)
 	if err != nil || p.TokenID == "" || p.ClientID != clientID {
 		return nil
 	}
-	if err := a.denylist.Deny(ctx, p.TokenID, p.ExpiresAt.Add(a.cfg.Leeway), a.now()); err != nil {
+	if err := a.cfg.Denylist.Deny(ctx, p.TokenID, p.ExpiresAt.Add(a.cfg.Leeway), a.now()); err != nil {
 		return err
 	}
-	a.emit(ctx, r, Event{Type: EventAccessTokenRevoked, Subject: p.Subject, Username: p.Username, ClientID: p.ClientID, TokenID: p.TokenID, Reason: "revocation_request"})
+	a.emit(ctx, r, audit.Event{Type: audit.AccessTokenRevoked, Reason: audit.RevocationRequest, Subject: p.Subject, Username: p.Username, ClientID: p.ClientID, TokenID: p.TokenID})
 	return nil
 }
 
 // revokeFamily revokes the refresh-token family of rt and, with a
 // denylist, denies the access tokens issued with the family's tokens that
-// are still live. why is the event reason: "revocation_request" or
-// "refresh_reused".
-func (a *Authenticator) revokeFamily(ctx context.Context, r *http.Request, rt RefreshToken, why string) error {
-	if a.denylist == nil {
-		return a.refresh.RevokeFamily(ctx, rt.Family)
+// are still live. why is the event reason: audit.RevocationRequest or
+// audit.RefreshReuse.
+func (a *Authenticator) revokeFamily(ctx context.Context, r *http.Request, rt RefreshToken, why audit.Reason) error {
+	if a.cfg.Denylist == nil {
+		return a.cfg.Refresh.RevokeFamily(ctx, rt.Family)
 	}
 	toks := []RefreshToken{rt}
-	if fl, ok := a.refresh.(FamilyLister); ok {
+	if fl, ok := a.cfg.Refresh.(FamilyLister); ok {
 		more, err := fl.ListFamily(ctx, rt.Family)
 		if err != nil {
-			a.logger.ErrorContext(ctx, "tollgate: listing a refresh family to deny its access tokens", "family", rt.Family, "err", err)
+			a.cfg.Logger.ErrorContext(ctx, "tollgate: listing a refresh family to deny its access tokens", "family", rt.Family, "err", err)
 		}
 		toks = append(toks, more...)
 	}
-	if err := a.refresh.RevokeFamily(ctx, rt.Family); err != nil {
+	if err := a.cfg.Refresh.RevokeFamily(ctx, rt.Family); err != nil {
 		return err
 	}
 	now := a.now()
@@ -127,12 +128,12 @@ func (a *Authenticator) revokeFamily(ctx context.Context, r *http.Request, rt Re
 			continue
 		}
 		seen[t.AccessTokenID] = true
-		if err := a.denylist.Deny(ctx, t.AccessTokenID, until, now); err != nil {
+		if err := a.cfg.Denylist.Deny(ctx, t.AccessTokenID, until, now); err != nil {
 			// The family is revoked; its access tokens lapse within AccessTTL.
-			a.logger.ErrorContext(ctx, "tollgate: denying an access token of a revoked family", "family", rt.Family, "err", err)
+			a.cfg.Logger.ErrorContext(ctx, "tollgate: denying an access token of a revoked family", "family", rt.Family, "err", err)
 			continue
 		}
-		a.emit(ctx, r, Event{Type: EventAccessTokenRevoked, Subject: t.Subject, Username: t.Username, ClientID: t.ClientID, Family: t.Family, TokenID: t.AccessTokenID, Reason: why})
+		a.emit(ctx, r, audit.Event{Type: audit.AccessTokenRevoked, Reason: why, Subject: t.Subject, Username: t.Username, ClientID: t.ClientID, Family: t.Family, TokenID: t.AccessTokenID})
 	}
 	return nil
 }

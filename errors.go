@@ -10,6 +10,12 @@ import (
 // revocation endpoints) and RFC 6750 §3.1 (protected resources).
 // Code and Description are sent to the client; Err is for logs only and is
 // never written to a response.
+//
+// Every *Error that tollgate hands out, to a Config.ErrorHandler or to a
+// caller of [Authenticator.Authenticate] or [Authenticator.Issue], is a new
+// value of the caller's own: a handler may keep or modify it without
+// touching any other answer. The Err values below are not *Error values,
+// so there is no shared one to modify.
 type Error struct {
 	Code        string // "invalid_token", "insufficient_scope", ...; empty for ErrNoToken
 	Description string // safe to show to the client
@@ -33,55 +39,102 @@ func (e *Error) Error() string {
 // Unwrap returns the underlying cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Is reports whether target is an *Error with the same Code, so
-// errors.Is(err, ErrInvalidToken) matches every invalid_token error.
+// Is reports whether target is one of the Err values below, or an *Error,
+// with the same Code, so errors.Is(err, ErrInvalidToken) matches every
+// invalid_token error.
 func (e *Error) Is(target error) bool {
-	t, ok := target.(*Error)
-	return ok && t.Code == e.Code
+	switch t := target.(type) {
+	case *errorKind:
+		return t.code == e.Code
+	case *Error:
+		return t.Code == e.Code
+	}
+	return false
 }
 
-// with returns a copy of e; the package-level values are never mutated.
-func (e *Error) with(desc string, cause error) *Error {
-	c := *e
-	c.Description, c.Err = desc, cause
-	return &c
+// An errorKind is an error code with its status: what the Err values are,
+// and the only source of *Error values (see new). It has no exported
+// fields, so the package-level kinds cannot be modified.
+type errorKind struct {
+	code   string
+	status int
+	desc   string // the default description
 }
 
-// The errors tollgate produces. Each response carries a copy with its own
-// Description; compare with [errors.Is].
+func (k *errorKind) Error() string {
+	if k.code == "" {
+		return "tollgate: no access token"
+	}
+	return "tollgate: " + k.code
+}
+
+// new returns a fresh *Error of kind k; an empty desc takes the kind's
+// default.
+func (k *errorKind) new(desc string, cause error) *Error {
+	if desc == "" {
+		desc = k.desc
+	}
+	return &Error{Code: k.code, Status: k.status, Description: desc, Err: cause}
+}
+
+// The kinds of error tollgate answers with.
+var (
+	kindNoToken           = &errorKind{"", http.StatusUnauthorized, "No access token was presented"}
+	kindInvalidRequest    = &errorKind{"invalid_request", http.StatusBadRequest, ""}
+	kindInvalidToken      = &errorKind{"invalid_token", http.StatusUnauthorized, "The access token is invalid"}
+	kindInsufficientScope = &errorKind{"insufficient_scope", http.StatusForbidden, "The access token lacks a required scope"}
+	kindInvalidClient     = &errorKind{"invalid_client", http.StatusUnauthorized, ""}
+	kindInvalidGrant      = &errorKind{"invalid_grant", http.StatusBadRequest, ""}
+	kindInvalidScope      = &errorKind{"invalid_scope", http.StatusBadRequest, ""}
+	kindUnsupportedGrant  = &errorKind{"unsupported_grant_type", http.StatusBadRequest, ""}
+	kindServer            = &errorKind{"server_error", http.StatusInternalServerError, "The server could not complete the request"}
+	// 429 (RFC 6585 §4) with "slow_down": RFC 6749 §5.2 has no code for
+	// it; "slow_down" is the token-endpoint error registered by RFC 8628
+	// §3.5 for a client that must wait before it asks again, which is what
+	// this is, and a client that does not know it treats it as any other
+	// error. The status, not the code, carries the meaning.
+	kindSlowDown = &errorKind{"slow_down", http.StatusTooManyRequests, "Too many failed logins; retry later"}
+	// 503 with "temporarily_unavailable" (RFC 6749 §4.1.2.1, the code
+	// OAuth uses for an overloaded server).
+	kindUnavailable = &errorKind{"temporarily_unavailable", http.StatusServiceUnavailable, "The server is busy; retry later"}
+)
+
+// The errors tollgate answers with; compare with [errors.Is]. Each answer
+// carries an [*Error] of its own with this code.
 var (
 	// ErrNoToken: the request carried no access token (RFC 6750 §3.1: 401,
 	// a bare challenge, no error code).
-	ErrNoToken = &Error{Status: http.StatusUnauthorized, Description: "No access token was presented"}
+	ErrNoToken error = kindNoToken
 	// ErrInvalidRequest: a malformed request (400).
-	ErrInvalidRequest = &Error{Code: "invalid_request", Status: http.StatusBadRequest}
+	ErrInvalidRequest error = kindInvalidRequest
 	// ErrInvalidToken: the access token is expired, revoked, malformed or
 	// forged (RFC 6750 §3.1: 401).
-	ErrInvalidToken = &Error{Code: "invalid_token", Status: http.StatusUnauthorized}
+	ErrInvalidToken error = kindInvalidToken
 	// ErrInsufficientScope: the token is valid but lacks a required scope
 	// (RFC 6750 §3.1: 403).
-	ErrInsufficientScope = &Error{Code: "insufficient_scope", Status: http.StatusForbidden}
+	ErrInsufficientScope error = kindInsufficientScope
 	// ErrInvalidClient: client authentication failed (RFC 6749 §5.2: 401).
-	ErrInvalidClient = &Error{Code: "invalid_client", Status: http.StatusUnauthorized}
-	// ErrInvalidGrant: wrong credentials, or a bad, expired, spent or revoked
-	// refresh token (RFC 6749 §5.2: 400).
-	ErrInvalidGrant = &Error{Code: "invalid_grant", Status: http.StatusBadRequest}
+	ErrInvalidClient error = kindInvalidClient
+	// ErrInvalidGrant: wrong credentials, a disabled user, or a bad,
+	// expired, spent or revoked refresh token (RFC 6749 §5.2: 400).
+	ErrInvalidGrant error = kindInvalidGrant
 	// ErrInvalidScope: a requested scope is unknown, or not the user's, or
 	// wider than the original grant (RFC 6749 §5.2: 400).
-	ErrInvalidScope = &Error{Code: "invalid_scope", Status: http.StatusBadRequest}
+	ErrInvalidScope error = kindInvalidScope
 	// ErrUnsupportedGrantType: a grant_type other than password and
 	// refresh_token (RFC 6749 §5.2: 400).
-	ErrUnsupportedGrantType = &Error{Code: "unsupported_grant_type", Status: http.StatusBadRequest}
+	ErrUnsupportedGrantType error = kindUnsupportedGrant
 	// ErrServer: a store or other server-side failure (500). The cause is
 	// logged, never sent.
-	ErrServer = &Error{Code: "server_error", Status: http.StatusInternalServerError, Description: "The server could not complete the request"}
+	ErrServer error = kindServer
 )
 
-// Store contract errors. Implementations of [UserStore] and [RefreshStore]
-// return them, wrapped or not; tollgate tests them with [errors.Is].
+// Store contract errors. Implementations of [UserStore], [RefreshStore]
+// and [ClientStore] return them, wrapped or not; tollgate tests them with
+// [errors.Is].
 var (
-	// ErrNotFound: no such user, or no such refresh token (or its family was
-	// revoked).
+	// ErrNotFound: no such user, client or refresh token (or the token's
+	// family was revoked).
 	ErrNotFound = errors.New("tollgate: not found")
 	// ErrReused: the refresh token was already spent.
 	ErrReused = errors.New("tollgate: refresh token reused")
@@ -106,7 +159,7 @@ func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	if !errors.As(err, &e) || e.Status < 400 || e.Status > 599 {
 		// Not an error of tollgate's making (a store's own *Error without
 		// a status, say): a 500 that says nothing of it.
-		e = ErrServer
+		e = kindServer.new("", nil)
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json;charset=UTF-8")

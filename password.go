@@ -7,6 +7,8 @@ import (
 	"log/slog"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/tollgate-go/tollgate/audit"
 )
 
 // A User is an account that can log in with the password grant.
@@ -17,8 +19,8 @@ type User struct {
 	// Username is what the user types at login. Usernames are compared
 	// exactly (case-sensitive) as the store returns them.
 	Username string
-	// PasswordHash is the output of a [PasswordHasher], by default bcrypt
-	// ([HashPassword]).
+	// PasswordHash is the output of the configured [PasswordHasher], by
+	// default bcrypt ([HashPassword]).
 	PasswordHash []byte
 	// Scopes are the scopes the user may be granted. Scopes that are not in
 	// Config.Scopes are never granted.
@@ -26,6 +28,11 @@ type User struct {
 	// Disabled users cannot log in, refresh, or (with Config.LoadUser) use
 	// access tokens issued before they were disabled.
 	Disabled bool
+	// Profile holds the user's profile fields (full name, email...) as the
+	// store keeps them. tollgate never reads it; Config.Claims gets the
+	// User, so it can put profile fields in the token without a second
+	// lookup, and handlers with Config.LoadUser find it in Principal.User.
+	Profile map[string]any
 }
 
 // subject returns the "sub" claim for u.
@@ -52,12 +59,34 @@ type UserStore interface {
 	LookupUser(ctx context.Context, username string) (*User, error)
 }
 
-// UserStoreFunc adapts a function to the [UserStore] interface.
-type UserStoreFunc func(ctx context.Context, username string) (*User, error)
+// UserLister is an optional interface of a [UserStore] that can list its
+// users. [New] then checks that every scope a user holds is registered in
+// Config.Scopes, and refuses the configuration if one is not: such a scope
+// would silently never be granted.
+type UserLister interface {
+	// ListUsers returns every user of the store.
+	ListUsers(ctx context.Context) ([]User, error)
+}
 
-// LookupUser calls f(ctx, username).
-func (f UserStoreFunc) LookupUser(ctx context.Context, username string) (*User, error) {
-	return f(ctx, username)
+// checkUserScopes reports the users of l that hold unregistered scopes.
+func checkUserScopes(l UserLister, scopes scopeRegistry) error {
+	users, err := l.ListUsers(context.Background())
+	if err != nil {
+		return fmt.Errorf("tollgate: listing the users to check their scopes: %w", err)
+	}
+	var errs []error
+	for _, u := range users {
+		for _, s := range u.Scopes {
+			if _, ok := scopes[s]; !ok {
+				errs = append(errs, fmt.Errorf("tollgate: user %q holds scope %q, which is not in Config.Scopes: it would never be granted", u.Username, s))
+			}
+		}
+		if len(errs) >= 10 {
+			errs = append(errs, errors.New("tollgate: (and maybe more)"))
+			break
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // PasswordUpdater is an optional interface of a [UserStore]. When the store
@@ -83,53 +112,49 @@ type PasswordHasher interface {
 	NeedsRehash(hash []byte) bool
 }
 
-// MaxPasswordBytes is bcrypt's input limit. bcrypt silently ignores bytes
+// maxPasswordBytes is bcrypt's input limit. bcrypt silently ignores bytes
 // past the 72nd in most implementations; tollgate never does that:
-// [Bcrypt.Hash] refuses longer passwords with [ErrPasswordTooLong], and a
+// [HashPassword] and the [Bcrypt] hasher refuse longer passwords, and a
 // longer password presented at login fails as a wrong password would.
-const MaxPasswordBytes = 72
+const maxPasswordBytes = 72
 
-// ErrPasswordTooLong is returned by [Bcrypt.Hash] and [HashPassword] for a
-// password longer than [MaxPasswordBytes].
-var ErrPasswordTooLong = errors.New("tollgate: password longer than 72 bytes")
+// errPasswordTooLong is bcrypt's refusal of a password over 72 bytes.
+var errPasswordTooLong = errors.New("tollgate: password longer than 72 bytes, bcrypt's limit")
 
-// DefaultBcryptCost is the cost used when Bcrypt.Cost is zero. OWASP asks
-// for at least 10.
-const DefaultBcryptCost = 12
+// defaultBcryptCost is the cost of Bcrypt(0). OWASP asks for at least 10.
+const defaultBcryptCost = 12
 
-// Bcrypt is the default [PasswordHasher].
-type Bcrypt struct {
-	// Cost is the bcrypt cost for new hashes, at least 10.
-	// Zero means DefaultBcryptCost.
-	Cost int
+// Bcrypt returns the bcrypt [PasswordHasher] with the given cost for new
+// hashes: at least 10, or 0 for the default, 12. It refuses to hash
+// passwords longer than bcrypt's 72-byte limit rather than truncate them,
+// a longer password never verifies, and NeedsRehash reports hashes of a
+// lower cost, so that raising the cost upgrades each user at their next
+// login (see [PasswordUpdater]). It is the default Config.Hasher.
+func Bcrypt(cost int) PasswordHasher {
+	if cost == 0 {
+		cost = defaultBcryptCost
+	}
+	return bcryptHasher{cost: cost}
 }
 
-func (b Bcrypt) cost() int {
-	if b.Cost == 0 {
-		return DefaultBcryptCost
-	}
-	return b.Cost
-}
+// bcryptHasher is the hasher Bcrypt returns.
+type bcryptHasher struct{ cost int }
 
-// Hash returns the bcrypt hash of password, refusing passwords longer than
-// [MaxPasswordBytes] and empty ones.
-func (b Bcrypt) Hash(password string) ([]byte, error) {
-	if b.cost() < 10 || b.cost() > bcrypt.MaxCost {
-		return nil, fmt.Errorf("tollgate: bcrypt cost %d outside [10, %d]", b.cost(), bcrypt.MaxCost)
+func (b bcryptHasher) Hash(password string) ([]byte, error) {
+	if b.cost < 10 || b.cost > bcrypt.MaxCost {
+		return nil, fmt.Errorf("tollgate: bcrypt cost %d outside [10, %d]", b.cost, bcrypt.MaxCost)
 	}
-	if len(password) > MaxPasswordBytes {
-		return nil, ErrPasswordTooLong
+	if len(password) > maxPasswordBytes {
+		return nil, errPasswordTooLong
 	}
 	if password == "" {
 		return nil, errors.New("tollgate: empty password")
 	}
-	return bcrypt.GenerateFromPassword([]byte(password), b.cost())
+	return bcrypt.GenerateFromPassword([]byte(password), b.cost)
 }
 
-// Verify reports whether password matches hash. A password longer than
-// [MaxPasswordBytes] never matches.
-func (b Bcrypt) Verify(hash []byte, password string) (bool, error) {
-	if len(password) > MaxPasswordBytes {
+func (b bcryptHasher) Verify(hash []byte, password string) (bool, error) {
+	if len(password) > maxPasswordBytes {
 		return false, nil
 	}
 	err := bcrypt.CompareHashAndPassword(hash, []byte(password))
@@ -142,17 +167,16 @@ func (b Bcrypt) Verify(hash []byte, password string) (bool, error) {
 	return false, err
 }
 
-// NeedsRehash reports whether hash has a lower cost than b's.
-func (b Bcrypt) NeedsRehash(hash []byte) bool {
+func (b bcryptHasher) NeedsRehash(hash []byte) bool {
 	c, err := bcrypt.Cost(hash)
-	return err == nil && c < b.cost()
+	return err == nil && c < b.cost
 }
 
-// HashPassword returns the bcrypt hash, at [DefaultBcryptCost], of password,
-// for seeding a [UserStore]. It refuses passwords longer than
-// [MaxPasswordBytes] rather than truncate them.
+// HashPassword returns the bcrypt hash, at cost 12, of password, for
+// seeding a [UserStore]. It refuses empty passwords and passwords longer
+// than bcrypt's 72 bytes rather than truncate them.
 func HashPassword(password string) ([]byte, error) {
-	return Bcrypt{}.Hash(password)
+	return Bcrypt(0).Hash(password)
 }
 
 // dummyPassword is hashed at New; unknown users are checked against that
@@ -163,15 +187,6 @@ const dummyPassword = "tollgate-dummy-password-for-timing"
 // description whatever went wrong.
 var errLogin = errors.New("tollgate: login failed")
 
-// loginFailure says why a login failed; it goes to events, never to the
-// client.
-type loginFailure string
-
-const (
-	failUnknownUser   loginFailure = "unknown_user"
-	failWrongPassword loginFailure = "wrong_password"
-	failDisabled      loginFailure = "user_disabled"
-)
 
 // checkPassword looks up username and checks password. Unknown users still
 // pay for one hash comparison (against a dummy hash), so the answer's
@@ -179,8 +194,8 @@ const (
 // bytes fails at once for known and unknown users alike: its length is the
 // client's own, and tells nothing about the account. It returns the user, or a
 // reason and nil error for a failed login, or an error for a server fault.
-func (a *Authenticator) checkPassword(ctx context.Context, username, password string) (*User, loginFailure, error) {
-	u, err := a.users.LookupUser(ctx, username)
+func (a *Authenticator) checkPassword(ctx context.Context, username, password string) (*User, audit.Reason, error) {
+	u, err := a.cfg.Users.LookupUser(ctx, username)
 	if err != nil {
 		if !errors.Is(err, ErrNotFound) {
 			return nil, "", err
@@ -188,13 +203,13 @@ func (a *Authenticator) checkPassword(ctx context.Context, username, password st
 		if _, err := a.verifyHash(ctx, a.dummyHash, password); errors.Is(err, errHashBusy) {
 			return nil, "", err
 		}
-		return nil, failUnknownUser, nil
+		return nil, audit.UnknownUser, nil
 	}
 	if u == nil || u.Username != username {
 		if _, err := a.verifyHash(ctx, a.dummyHash, password); errors.Is(err, errHashBusy) {
 			return nil, "", err
 		}
-		return nil, failUnknownUser, nil
+		return nil, audit.UnknownUser, nil
 	}
 	ok, err := a.verifyHash(ctx, u.PasswordHash, password)
 	if errors.Is(err, errHashBusy) {
@@ -204,12 +219,12 @@ func (a *Authenticator) checkPassword(ctx context.Context, username, password st
 		return nil, "", fmt.Errorf("tollgate: stored hash of user %q: %w", u.subject(), err)
 	}
 	if !ok {
-		return nil, failWrongPassword, nil
+		return nil, audit.WrongPassword, nil
 	}
 	if u.Disabled {
-		return nil, failDisabled, nil
+		return nil, audit.UserDisabled, nil
 	}
-	if a.hasher.NeedsRehash(u.PasswordHash) {
+	if a.cfg.Hasher.NeedsRehash(u.PasswordHash) {
 		a.rehash(ctx, u, password)
 	}
 	return u, "", nil
@@ -218,7 +233,7 @@ func (a *Authenticator) checkPassword(ctx context.Context, username, password st
 // rehash stores a fresh hash of password when the store can take it.
 // A failure is logged and does not fail the login.
 func (a *Authenticator) rehash(ctx context.Context, u *User, password string) {
-	up, ok := a.users.(PasswordUpdater)
+	up, ok := a.cfg.Users.(PasswordUpdater)
 	if !ok {
 		return
 	}
@@ -227,6 +242,6 @@ func (a *Authenticator) rehash(ctx context.Context, u *User, password string) {
 		err = up.UpdatePasswordHash(ctx, u.subject(), h)
 	}
 	if err != nil && !errors.Is(err, errHashBusy) { // busy: retried at the next login
-		a.logger.ErrorContext(ctx, "tollgate: rehash on login failed", "sub", u.subject(), "err", err)
+		a.cfg.Logger.ErrorContext(ctx, "tollgate: rehash on login failed", "sub", u.subject(), "err", err)
 	}
 }

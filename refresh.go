@@ -8,19 +8,24 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"net/url"
 	"time"
+
+	"github.com/tollgate-go/tollgate/audit"
+	"github.com/tollgate-go/tollgate/internal/jose"
 )
 
-// RefreshTokenPrefix starts every refresh token tollgate issues, so that
-// secret scanners can recognise a leaked one, and so that a refresh token
-// is never mistaken for an access token or the other way round.
-const RefreshTokenPrefix = "tgr_"
+// refreshTokenPrefix starts every refresh token tollgate issues ("tgr_"),
+// so that secret scanners can recognise a leaked one, and so that a
+// refresh token is never mistaken for an access token or the other way
+// round.
+const refreshTokenPrefix = "tgr_"
 
 // refreshSecretBytes is the entropy of a refresh token: 256 bits.
 const refreshSecretBytes = 32
 
 // refreshTokenLen is the exact length of a refresh token.
-var refreshTokenLen = len(RefreshTokenPrefix) + base64.RawURLEncoding.EncodedLen(refreshSecretBytes)
+var refreshTokenLen = len(refreshTokenPrefix) + base64.RawURLEncoding.EncodedLen(refreshSecretBytes)
 
 // A RefreshToken is what a [RefreshStore] keeps of an issued refresh token.
 // The token itself is never stored: only its hash.
@@ -95,9 +100,9 @@ func newRefreshSecret() (token, hash string) {
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
 	// Built in one buffer: the prefix and the encoded secret, hashed
 	// before the one copy into a string.
-	var t [len(RefreshTokenPrefix) + (refreshSecretBytes*8+5)/6]byte
-	copy(t[:], RefreshTokenPrefix)
-	base64.RawURLEncoding.Encode(t[len(RefreshTokenPrefix):], b[:])
+	var t [len(refreshTokenPrefix) + (refreshSecretBytes*8+5)/6]byte
+	copy(t[:], refreshTokenPrefix)
+	base64.RawURLEncoding.Encode(t[len(refreshTokenPrefix):], b[:])
 	sum := sha256.Sum256(t[:])
 	return string(t[:]), base64.RawURLEncoding.EncodeToString(sum[:])
 }
@@ -111,11 +116,11 @@ func hashRefresh(token string) string {
 // wellFormedRefresh reports whether s has the shape of a tollgate refresh
 // token; anything else is rejected before it reaches the store.
 func wellFormedRefresh(s string) bool {
-	if len(s) != refreshTokenLen || !strings.HasPrefix(s, RefreshTokenPrefix) {
+	if len(s) != refreshTokenLen || !strings.HasPrefix(s, refreshTokenPrefix) {
 		return false
 	}
-	for i := len(RefreshTokenPrefix); i < len(s); i++ {
-		if !isB64URL(s[i]) {
+	for i := len(refreshTokenPrefix); i < len(s); i++ {
+		if !jose.IsB64URL(s[i]) {
 			return false
 		}
 	}
@@ -180,14 +185,14 @@ func (a *Authenticator) newRefresh(parent *RefreshToken, u grantee, scopes []str
 // successor too, and of concurrent requests with one token exactly one
 // gets an answer.
 func (a *Authenticator) spendRefresh(ctx context.Context, r *http.Request, token, clientID string,
-	check func(RefreshToken) error, prepare func(RefreshToken) (*tokenResponse, *RefreshToken, error)) (*tokenResponse, RefreshToken, error) {
+	check func(RefreshToken) error, prepare func(RefreshToken) (*Token, *RefreshToken, error)) (*Token, RefreshToken, error) {
 	now := a.now()
-	invalid := ErrInvalidGrant.with(descRefreshInvalid, nil)
+	invalid := kindInvalidGrant.new(descRefreshInvalid, nil)
 	if !wellFormedRefresh(token) {
 		return nil, RefreshToken{}, invalid
 	}
 	hash := hashRefresh(token)
-	rt, err := a.refresh.Lookup(ctx, hash)
+	rt, err := a.cfg.Refresh.Lookup(ctx, hash)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return nil, RefreshToken{}, invalid
@@ -200,7 +205,7 @@ func (a *Authenticator) spendRefresh(ctx context.Context, r *http.Request, token
 	callerCheck := check
 	check = func(rt RefreshToken) error {
 		if rt.ClientID != clientID {
-			return ErrInvalidGrant.with(descRefreshInvalid, errors.New("tollgate: refresh token of another client"))
+			return kindInvalidGrant.new(descRefreshInvalid, errors.New("tollgate: refresh token of another client"))
 		}
 		return callerCheck(rt)
 	}
@@ -219,7 +224,7 @@ func (a *Authenticator) spendRefresh(ctx context.Context, r *http.Request, token
 	if err != nil {
 		return nil, RefreshToken{}, err
 	}
-	spent, err := a.refresh.Consume(ctx, hash, now, next)
+	spent, err := a.cfg.Refresh.Consume(ctx, hash, now, next)
 	switch {
 	case errors.Is(err, ErrReused):
 		// Lost a race with another request presenting the same token.
@@ -233,6 +238,63 @@ func (a *Authenticator) spendRefresh(ctx context.Context, r *http.Request, token
 	return resp, spent, nil
 }
 
+// refreshGrant serves grant_type=refresh_token (RFC 6749 §6): the token is
+// checked, then spent, and a new one issued in its family (RFC 9700
+// §4.14.2). scope may narrow the original grant, never widen it; without
+// scope the original grant is kept.
+func (a *Authenticator) refreshGrant(r *http.Request, form url.Values, clientID string) (*Token, error) {
+	ctx := r.Context()
+	token := form.Get("refresh_token")
+	if token == "" {
+		return nil, kindInvalidRequest.new("The refresh_token parameter is missing", nil)
+	}
+	requested, err := parseScope(form.Get("scope"))
+	if err != nil {
+		return nil, kindInvalidScope.new("The scope parameter is malformed", err)
+	}
+	var user *User
+	check := func(rt RefreshToken) error {
+		if requested != nil && !hasAll(rt.Scopes, requested) {
+			return kindInvalidScope.new("The requested scope exceeds the original grant", nil)
+		}
+		// A disabled or deleted user's refresh tokens stop working.
+		u, err := a.cfg.Users.LookupUser(ctx, rt.Username)
+		reject := func(why audit.Reason) error {
+			a.emit(ctx, r, audit.Event{Type: audit.RefreshRejected, Reason: why, Subject: rt.Subject, Username: rt.Username, ClientID: rt.ClientID, Family: rt.Family})
+			return kindInvalidGrant.new(descRefreshInvalid, nil)
+		}
+		switch {
+		case errors.Is(err, ErrNotFound) || err == nil && (u == nil || u.subject() != rt.Subject):
+			return reject(audit.UnknownUser)
+		case err != nil:
+			return err
+		case u.Disabled:
+			return reject(audit.UserDisabled)
+		}
+		user = u
+		return nil
+	}
+	// prepare mints the access token and the successor refresh token for
+	// a checked parent; the successor is stored atomically with the spend.
+	prepare := func(rt RefreshToken) (*Token, *RefreshToken, error) {
+		granted := rt.Scopes
+		if requested != nil {
+			granted = requested
+		}
+		// Scopes withdrawn from the user, or from the registry, since the
+		// login are not granted again.
+		granted = intersect(granted, a.grantable(ctx, r, user))
+		g := grantee{subject: rt.Subject, username: rt.Username, clientID: rt.ClientID}
+		return a.prepare(ctx, &rt, g, granted, user)
+	}
+	resp, rt, err := a.spendRefresh(ctx, r, token, clientID, check, prepare)
+	if err != nil {
+		return nil, err
+	}
+	a.emit(ctx, r, audit.Event{Type: audit.RefreshRotated, Subject: rt.Subject, Username: rt.Username, ClientID: rt.ClientID, Family: rt.Family})
+	return resp, nil
+}
+
 // reuse handles a spent refresh token presented again. rt comes from
 // Lookup (counted false) or from a Consume that already counted this
 // presentation (counted true). Within the grace period, the first reuse is
@@ -240,15 +302,15 @@ func (a *Authenticator) spendRefresh(ctx context.Context, r *http.Request, token
 // with a successor in the same family; every other reuse revokes the
 // family (RFC 9700 §4.14.2).
 func (a *Authenticator) reuse(ctx context.Context, r *http.Request, rt RefreshToken, now time.Time, counted bool,
-	check func(RefreshToken) error, prepare func(RefreshToken) (*tokenResponse, *RefreshToken, error)) (*tokenResponse, RefreshToken, error) {
+	check func(RefreshToken) error, prepare func(RefreshToken) (*Token, *RefreshToken, error)) (*Token, RefreshToken, error) {
 	if g := a.cfg.RefreshGracePeriod; g > 0 && now.Sub(rt.UsedAt) <= g &&
 		now.Before(rt.ExpiresAt.Add(g)) && now.Before(rt.FamilyExpiresAt) && check(rt) == nil {
 		if !counted {
 			var err error
-			rt, err = a.refresh.Consume(ctx, rt.Hash, now, nil)
+			rt, err = a.cfg.Refresh.Consume(ctx, rt.Hash, now, nil)
 			switch {
 			case errors.Is(err, ErrNotFound):
-				return nil, RefreshToken{}, ErrInvalidGrant.with(descRefreshInvalid, err)
+				return nil, RefreshToken{}, kindInvalidGrant.new(descRefreshInvalid, err)
 			case err != nil && !errors.Is(err, ErrReused):
 				return nil, RefreshToken{}, err
 			}
@@ -256,23 +318,23 @@ func (a *Authenticator) reuse(ctx context.Context, r *http.Request, rt RefreshTo
 		if rt.Reuses == 1 {
 			resp, next, err := prepare(rt)
 			if err == nil && next != nil {
-				err = a.refresh.Create(ctx, *next)
+				err = a.cfg.Refresh.Create(ctx, *next)
 			}
 			switch {
 			case errors.Is(err, ErrNotFound):
-				return nil, RefreshToken{}, ErrInvalidGrant.with(descRefreshInvalid, err)
+				return nil, RefreshToken{}, kindInvalidGrant.new(descRefreshInvalid, err)
 			case err != nil:
 				return nil, RefreshToken{}, err
 			}
-			a.emit(ctx, r, Event{Type: EventRefreshGraceReuse, Subject: rt.Subject, Username: rt.Username, ClientID: rt.ClientID, Family: rt.Family})
+			a.emit(ctx, r, audit.Event{Type: audit.RefreshGraceReuse, Subject: rt.Subject, Username: rt.Username, ClientID: rt.ClientID, Family: rt.Family})
 			return resp, rt, nil
 		}
 	}
-	if err := a.revokeFamily(ctx, r, rt, "refresh_reused"); err != nil {
+	if err := a.revokeFamily(ctx, r, rt, audit.RefreshReuse); err != nil {
 		return nil, RefreshToken{}, err
 	}
-	a.emit(ctx, r, Event{Type: EventRefreshReused, Subject: rt.Subject, Username: rt.Username, ClientID: rt.ClientID, Family: rt.Family})
-	return nil, RefreshToken{}, ErrInvalidGrant.with(descRefreshInvalid, ErrReused)
+	a.emit(ctx, r, audit.Event{Type: audit.RefreshReused, Subject: rt.Subject, Username: rt.Username, ClientID: rt.ClientID, Family: rt.Family})
+	return nil, RefreshToken{}, kindInvalidGrant.new(descRefreshInvalid, ErrReused)
 }
 
 // RevokeHandler returns the RFC 7009 token revocation endpoint, to be
@@ -283,7 +345,11 @@ func (a *Authenticator) reuse(ctx context.Context, r *http.Request, rt RefreshTo
 // attacker nothing. With Config.Denylist, an access token issued to the
 // requesting client is denied until it expires, and revoking a family
 // denies the access tokens issued with it.
+//
+// Like [Authenticator.TokenHandler], it panics if the Authenticator cannot
+// issue tokens: a verifier has nothing to revoke.
 func (a *Authenticator) RevokeHandler() http.Handler {
+	a.mustIssue("RevokeHandler")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		form, clientID, err := a.readForm(w, r)
 		if err != nil {
@@ -292,7 +358,7 @@ func (a *Authenticator) RevokeHandler() http.Handler {
 		}
 		token := form.Get("token")
 		if token == "" {
-			a.writeError(w, r, ErrInvalidRequest.with("The token parameter is missing", nil))
+			a.writeError(w, r, kindInvalidRequest.new("The token parameter is missing", nil))
 			return
 		}
 		// token_type_hint is optional and only an optimisation (RFC 7009
@@ -300,7 +366,7 @@ func (a *Authenticator) RevokeHandler() http.Handler {
 		// Without a RefreshStore no refresh token was ever issued: a
 		// refresh-shaped token is as unknown as any other.
 		if wellFormedRefresh(token) {
-			if a.refresh != nil {
+			if a.cfg.Refresh != nil {
 				if err := a.revokeRefresh(r.Context(), r, hashRefresh(token), clientID); err != nil {
 					a.writeError(w, r, err)
 					return
@@ -321,7 +387,7 @@ func (a *Authenticator) RevokeHandler() http.Handler {
 // revokeRefresh revokes the family of the token with the given hash, if
 // the token exists and belongs to clientID.
 func (a *Authenticator) revokeRefresh(ctx context.Context, r *http.Request, hash, clientID string) error {
-	rt, err := a.refresh.Lookup(ctx, hash)
+	rt, err := a.cfg.Refresh.Lookup(ctx, hash)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return nil
@@ -333,9 +399,9 @@ func (a *Authenticator) revokeRefresh(ctx context.Context, r *http.Request, hash
 		// for an unknown token.
 		return nil
 	}
-	if err := a.revokeFamily(ctx, r, rt, "revocation_request"); err != nil {
+	if err := a.revokeFamily(ctx, r, rt, audit.RevocationRequest); err != nil {
 		return err
 	}
-	a.emit(ctx, r, Event{Type: EventTokenRevoked, Subject: rt.Subject, Username: rt.Username, ClientID: rt.ClientID, Family: rt.Family})
+	a.emit(ctx, r, audit.Event{Type: audit.TokenRevoked, Subject: rt.Subject, Username: rt.Username, ClientID: rt.ClientID, Family: rt.Family})
 	return nil
 }

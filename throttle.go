@@ -8,29 +8,32 @@ import (
 	"hash/maphash"
 	"net/http"
 	"net/netip"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tollgate-go/tollgate/audit"
+	"github.com/tollgate-go/tollgate/internal/jose"
 )
 
 // This file holds the brute-force and overload defences of the token
 // endpoint: the login throttle (failed logins per username and per client
 // IP) and the bound on concurrent password hashes.
 
-// ThrottleConfig configures the login throttle of the password grant
-// (Config.LoginThrottle). The zero value of every field selects the
-// documented default.
+// LoginLimits are the defences of the password grant (Config.Logins):
+// the login throttle and the bound on concurrent password hashes. The zero
+// value of every field selects the documented default.
 //
-// Each username and each client IP has a window that opens with its first
-// failed login and lasts Window. Once a window holds the maximum number of
-// failures, further logins for that username, or from that IP, are answered
-// 429 with Retry-After (the end of the window) without looking the user up
-// or running the password hash. A successful login clears its username's
-// window and does not count against its IP. Attempts still being checked
-// count as failures until they succeed, so a burst of concurrent guesses
-// cannot slip past the limit while the hashes run.
+// The throttle: each username and each client IP has a window that opens
+// with its first failed login and lasts Window. Once a window holds the
+// maximum number of failures, further logins for that username, or from
+// that IP, are answered 429 with Retry-After (the end of the window)
+// without looking the user up or running the password hash. A successful
+// login clears its username's window and does not count against its IP.
+// Attempts still being checked count as failures until they succeed, so a
+// burst of concurrent guesses cannot slip past the limit while the hashes
+// run.
 //
 // The per-username limit protects one account against guessing from many
 // addresses; its price is that anyone can keep a known username throttled
@@ -38,19 +41,26 @@ import (
 // short, answered with Retry-After, and the user's existing tokens and
 // refresh tokens keep working. Unknown usernames are throttled exactly like
 // known ones, so the throttle says nothing about which accounts exist.
-type ThrottleConfig struct {
-	// Disabled turns the throttle off. Default false: the throttle is on
-	// even when Config.LoginThrottle is nil.
-	Disabled bool
+//
+// The hash bound: at most ConcurrentHashes password hashes (bcrypt,
+// Argon2id) run at once, so a login flood queues for CPU instead of piling
+// up goroutines and, for Argon2id, memory. A login that waits longer than
+// HashQueueWait for a slot is answered 503 temporarily_unavailable with
+// Retry-After. The bound cannot be turned off.
+type LoginLimits struct {
+	// DisableThrottle turns the throttle off (the hash bound stays), for a
+	// service throttled in front of it. Default false.
+	DisableThrottle bool
 
-	// MaxPerUsername is the number of failed logins allowed per username
-	// in one Window. Default 10.
-	MaxPerUsername int
+	// FailuresPerUsername is the number of failed logins allowed per
+	// username in one Window. Default 10.
+	FailuresPerUsername int
 
-	// MaxPerIP is the number of failed logins allowed per client IP (IPv6:
-	// per /64 network, the usual allocation to one host or site) in one
-	// Window. Default 50, to leave room for several users behind one NAT.
-	MaxPerIP int
+	// FailuresPerIP is the number of failed logins allowed per client IP
+	// (IPv6: per /64 network, the usual allocation to one host or site) in
+	// one Window. Default 50, to leave room for several users behind one
+	// NAT.
+	FailuresPerIP int
 
 	// Window is how long failures are remembered, counted from the first
 	// failure of the window. Default 15 minutes.
@@ -78,69 +88,49 @@ type ThrottleConfig struct {
 	// a header that the outermost proxy sets instead. When the header is
 	// missing or not an IP address, RemoteAddr is used.
 	TrustedProxyHeader string
+
+	// ConcurrentHashes bounds the password hashes that run at once.
+	// Default 2×GOMAXPROCS.
+	ConcurrentHashes int
+
+	// HashQueueWait is how long a login waits for a hashing slot when all
+	// are taken, before the 503. Default 1 second.
+	HashQueueWait time.Duration
 }
 
-// Defaults of ThrottleConfig and of the hash bound.
+// Defaults of LoginLimits.
 const (
-	DefaultThrottleMaxPerUsername = 10
-	DefaultThrottleMaxPerIP       = 50
-	DefaultThrottleWindow         = 15 * time.Minute
-	DefaultThrottleMaxEntries     = 100_000
-	DefaultHashQueueWait          = time.Second
+	defaultFailuresPerUsername = 10
+	defaultFailuresPerIP       = 50
+	defaultThrottleWindow      = 15 * time.Minute
+	defaultThrottleMaxEntries  = 100_000
+	defaultHashQueueWait       = time.Second
 )
 
-// hardening is the brute-force, overload and revocation state of an
-// Authenticator, embedded in it. Each part is nil when turned off.
-type hardening struct {
-	throttle *throttle     // nil: no login throttle
-	hashSem  chan struct{} // a slot per hash that may run at once
-	hashWait time.Duration // how long a login waits for a slot
-	denylist Denylist      // nil: access tokens are not revocable
-}
-
-// newHardening checks and completes the hardening fields of cfg.
-func newHardening(cfg *Config) (hardening, []error) {
-	var h hardening
+// resolve checks l and applies its defaults.
+func (l *LoginLimits) resolve() []error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("tollgate: "+format, args...)) }
-
-	tc := ThrottleConfig{}
-	if cfg.LoginThrottle != nil {
-		tc = *cfg.LoginThrottle
+	if l.FailuresPerUsername < 0 || l.FailuresPerIP < 0 || l.Window < 0 || l.MaxEntries < 0 || l.ConcurrentHashes < 0 || l.HashQueueWait < 0 {
+		bad("Config.Logins: negative limit")
 	}
-	if tc.MaxPerUsername < 0 || tc.MaxPerIP < 0 || tc.Window < 0 || tc.MaxEntries < 0 {
-		bad("Config.LoginThrottle: negative limit")
+	if l.TrustedProxyHeader != "" && !validHeaderName(l.TrustedProxyHeader) {
+		bad("Config.Logins.TrustedProxyHeader %q is not a header name", l.TrustedProxyHeader)
 	}
-	if tc.TrustedProxyHeader != "" && !validHeaderName(tc.TrustedProxyHeader) {
-		bad("Config.LoginThrottle.TrustedProxyHeader %q is not a header name", tc.TrustedProxyHeader)
-	}
-	if !tc.Disabled {
-		h.throttle = newThrottle(tc)
-	}
-
-	switch n := cfg.MaxConcurrentHashes; {
-	case n < 0:
-		bad("Config.MaxConcurrentHashes is negative")
-	case n == 0:
-		cfg.MaxConcurrentHashes = 2 * runtime.GOMAXPROCS(0)
-	}
-	setDefault(&cfg.HashQueueWait, DefaultHashQueueWait)
-	if cfg.HashQueueWait < 0 {
-		cfg.HashQueueWait = 0
-	}
-	if cfg.MaxConcurrentHashes > 0 {
-		h.hashSem = make(chan struct{}, cfg.MaxConcurrentHashes)
-	}
-	h.hashWait = cfg.HashQueueWait
-	h.denylist = cfg.Denylist
-	return h, errs
+	setDefault(&l.FailuresPerUsername, defaultFailuresPerUsername)
+	setDefault(&l.FailuresPerIP, defaultFailuresPerIP)
+	setDefault(&l.Window, defaultThrottleWindow)
+	setDefault(&l.MaxEntries, defaultThrottleMaxEntries)
+	setDefault(&l.ConcurrentHashes, defaultConcurrentHashes())
+	setDefault(&l.HashQueueWait, defaultHashQueueWait)
+	return errs
 }
 
 // validHeaderName reports whether s is an HTTP field name (RFC 9110 §5.1).
 func validHeaderName(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !(isB64URL(c) || strings.IndexByte("!#$%&'*+.^`|~", c) >= 0) {
+		if !(jose.IsB64URL(c) || strings.IndexByte("!#$%&'*+.^`|~", c) >= 0) {
 			return false
 		}
 	}
@@ -174,54 +164,36 @@ var (
 	errHashBusy  = errors.New("tollgate: too many password hashes at once")
 )
 
-// errSlowDown answers a throttled login: 429 (RFC 6585 §4) with the
-// "slow_down" code. RFC 6749 §5.2 has no code for it; "slow_down" is the
-// token-endpoint error registered by RFC 8628 §3.5 for a client that must
-// wait before it asks again, which is what this is, and a client that does
-// not know it treats it as any other error. The status, not the code,
-// carries the meaning for HTTP clients.
-var errSlowDown = &Error{Code: "slow_down", Status: http.StatusTooManyRequests,
-	Description: "Too many failed logins; retry later", Err: errThrottled}
+// busy returns the answer to a login that found every hashing slot taken.
+func (a *Authenticator) busy() error {
+	return &retryAfterError{err: kindUnavailable.new("", errHashBusy), after: a.cfg.Logins.HashQueueWait}
+}
 
-// errBusy answers a login that found every hashing slot taken: 503 with
-// "temporarily_unavailable" (RFC 6749 §4.1.2.1, the code OAuth uses for an
-// overloaded server).
-var errBusy = &Error{Code: "temporarily_unavailable", Status: http.StatusServiceUnavailable,
-	Description: "The server is busy; retry later", Err: errHashBusy}
-
-// acquireHash takes a hashing slot, waiting at most Config.HashQueueWait.
+// acquireHash takes a hashing slot, waiting at most
+// Config.Logins.HashQueueWait.
 // When every slot is taken the first attempt fails without allocating; a
 // timer is made only for a login that has to wait.
 func (a *Authenticator) acquireHash(ctx context.Context) error {
-	if a.hashSem == nil {
-		return nil
-	}
 	select {
 	case a.hashSem <- struct{}{}:
 		return nil
 	default:
 	}
-	busy := &retryAfterError{err: errBusy, after: a.hashWait}
-	if a.hashWait <= 0 {
-		return busy
-	}
-	t := time.NewTimer(a.hashWait)
+	t := time.NewTimer(a.cfg.Logins.HashQueueWait)
 	defer t.Stop()
 	select {
 	case a.hashSem <- struct{}{}:
 		return nil
 	case <-t.C:
-		return busy
+		return a.busy()
 	case <-ctx.Done():
-		return busy
+		return a.busy()
 	}
 }
 
 // releaseHash gives back a slot taken by acquireHash.
 func (a *Authenticator) releaseHash() {
-	if a.hashSem != nil {
-		<-a.hashSem
-	}
+	<-a.hashSem
 }
 
 // verifyHash runs the hasher's Verify within the bound on concurrent
@@ -232,7 +204,7 @@ func (a *Authenticator) verifyHash(ctx context.Context, hash []byte, password st
 		return false, err
 	}
 	defer a.releaseHash()
-	return a.hasher.Verify(hash, password)
+	return a.cfg.Hasher.Verify(hash, password)
 }
 
 // hashPassword runs the hasher's Hash within the bound on concurrent
@@ -242,7 +214,7 @@ func (a *Authenticator) hashPassword(ctx context.Context, password string) ([]by
 		return nil, err
 	}
 	defer a.releaseHash()
-	return a.hasher.Hash(password)
+	return a.cfg.Hasher.Hash(password)
 }
 
 // loginTicket is a login attempt counted by the throttle, settled by
@@ -264,8 +236,8 @@ func (a *Authenticator) startLogin(r *http.Request, username, clientID string) (
 	tk := loginTicket{user: maphash.String(t.seed, username), ip: t.clientIP(r), counted: true}
 	retry, which := t.begin(tk, a.now())
 	if which != "" {
-		a.emit(r.Context(), r, Event{Type: EventLoginThrottled, Username: username, ClientID: clientID, Reason: which})
-		return loginTicket{}, &retryAfterError{err: errSlowDown, after: retry}
+		a.emit(r.Context(), r, audit.Event{Type: audit.LoginThrottled, Reason: which, Username: username, ClientID: clientID})
+		return loginTicket{}, &retryAfterError{err: kindSlowDown.new("", errThrottled), after: retry}
 	}
 	return tk, nil
 }
@@ -298,34 +270,31 @@ type throttle struct {
 	ips   windows[netip.Addr]
 }
 
-func newThrottle(c ThrottleConfig) *throttle {
-	setDefault(&c.MaxPerUsername, DefaultThrottleMaxPerUsername)
-	setDefault(&c.MaxPerIP, DefaultThrottleMaxPerIP)
-	setDefault(&c.Window, DefaultThrottleWindow)
-	setDefault(&c.MaxEntries, DefaultThrottleMaxEntries)
+// newThrottle makes the throttle of l, whose defaults are applied.
+func newThrottle(c LoginLimits) *throttle {
 	return &throttle{
 		seed:   maphash.MakeSeed(),
 		header: http.CanonicalHeaderKey(c.TrustedProxyHeader),
 		window: c.Window,
-		users:  newWindows[uint64](c.MaxPerUsername, c.MaxEntries),
-		ips:    newWindows[netip.Addr](c.MaxPerIP, c.MaxEntries),
+		users:  newWindows[uint64](c.FailuresPerUsername, c.MaxEntries),
+		ips:    newWindows[netip.Addr](c.FailuresPerIP, c.MaxEntries),
 	}
 }
 
 // begin counts an attempt for tk, or, when its username or IP is over the
-// limit, reports which ("username" or "client_ip") and how long until the
-// window ends. A refused attempt is not counted.
-func (t *throttle) begin(tk loginTicket, now time.Time) (time.Duration, string) {
+// limit, reports which (audit.ThrottledUsername or audit.ThrottledIP) and
+// how long until the window ends. A refused attempt is not counted.
+func (t *throttle) begin(tk loginTicket, now time.Time) (time.Duration, audit.Reason) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.users.expire(now, t.window)
 	t.ips.expire(now, t.window)
 	if d, over := t.users.over(tk.user, now, t.window); over {
-		return d, "username"
+		return d, audit.ThrottledUsername
 	}
 	if tk.ip.IsValid() {
 		if d, over := t.ips.over(tk.ip, now, t.window); over {
-			return d, "client_ip"
+			return d, audit.ThrottledIP
 		}
 		t.ips.add(tk.ip, now)
 	}

@@ -1,5 +1,6 @@
 // Package memstore provides in-memory implementations of
-// [tollgate.UserStore] and [tollgate.RefreshStore], for a single process:
+// [tollgate.UserStore], [tollgate.RefreshStore], [tollgate.ClientStore]
+// and [tollgate.Denylist], for a single process:
 // tests, examples, and services whose refresh tokens may be forgotten on
 // restart. Both are safe for concurrent use, start no goroutines, and pass
 // the storetest conformance suite.
@@ -8,7 +9,9 @@ package memstore
 import (
 	"bytes"
 	"context"
+	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,7 +19,8 @@ import (
 )
 
 // Users is an in-memory [tollgate.UserStore], keyed by exact username.
-// It also implements [tollgate.PasswordUpdater]. The zero value is empty and
+// It also implements [tollgate.PasswordUpdater] and [tollgate.UserLister]
+// (so tollgate.New checks its users' scopes). The zero value is empty and
 // ready to use.
 type Users struct {
 	mu     sync.RWMutex
@@ -32,10 +36,11 @@ func NewUsers(users ...tollgate.User) *Users {
 	return s
 }
 
-// Put adds u, or replaces the user with the same username.
+// Put adds u, or replaces the user with the same username. The store
+// keeps copies of the hash, the scopes and the profile map (not of the
+// profile's values).
 func (s *Users) Put(u tollgate.User) {
-	u.PasswordHash = bytes.Clone(u.PasswordHash)
-	u.Scopes = slices.Clone(u.Scopes)
+	u = copyUser(u)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.byName == nil {
@@ -76,9 +81,81 @@ func (s *Users) LookupUser(ctx context.Context, username string) (*tollgate.User
 	if !ok {
 		return nil, tollgate.ErrNotFound
 	}
+	u = copyUser(u)
+	return &u, nil
+}
+
+// ListUsers returns copies of every user, ordered by username.
+func (s *Users) ListUsers(ctx context.Context) ([]tollgate.User, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	out := make([]tollgate.User, 0, len(s.byName))
+	for _, u := range s.byName {
+		out = append(out, copyUser(u))
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b tollgate.User) int { return strings.Compare(a.Username, b.Username) })
+	return out, nil
+}
+
+// copyUser returns u with its own hash, scopes and profile map.
+func copyUser(u tollgate.User) tollgate.User {
 	u.PasswordHash = bytes.Clone(u.PasswordHash)
 	u.Scopes = slices.Clone(u.Scopes)
-	return &u, nil
+	u.Profile = maps.Clone(u.Profile)
+	return u
+}
+
+// Clients is an in-memory [tollgate.ClientStore]. The zero value is empty
+// and ready to use.
+type Clients struct {
+	mu   sync.RWMutex
+	byID map[string]tollgate.Client
+}
+
+// NewClients returns a store of public clients with the given ids. A
+// service whose own first-party client names no client_id includes
+// "tollgate" (see Config.Clients).
+func NewClients(ids ...string) *Clients {
+	s := &Clients{}
+	for _, id := range ids {
+		s.Put(tollgate.Client{ID: id})
+	}
+	return s
+}
+
+// Put adds c, or replaces the client with the same id.
+func (s *Clients) Put(c tollgate.Client) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.byID == nil {
+		s.byID = map[string]tollgate.Client{}
+	}
+	s.byID[c.ID] = c
+}
+
+// Delete removes the client with the given id, if any.
+func (s *Clients) Delete(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.byID, id)
+}
+
+// LookupClient returns a copy of the client with the given id, or
+// tollgate.ErrNotFound.
+func (s *Clients) LookupClient(ctx context.Context, id string) (*tollgate.Client, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	c, ok := s.byID[id]
+	s.mu.RUnlock()
+	if !ok {
+		return nil, tollgate.ErrNotFound
+	}
+	return &c, nil
 }
 
 // UpdatePasswordHash replaces the hash of the user whose ID (or, where the

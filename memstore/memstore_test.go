@@ -29,6 +29,16 @@ func TestUserStoreConformance(t *testing.T) {
 	})
 }
 
+func TestClientStoreConformance(t *testing.T) {
+	storetest.TestClientStore(t, func(_ *testing.T, clients []tollgate.Client) tollgate.ClientStore {
+		s := &memstore.Clients{}
+		for _, c := range clients {
+			s.Put(c)
+		}
+		return s
+	})
+}
+
 func TestUserStoreZeroValueConformance(t *testing.T) {
 	storetest.TestUserStore(t, func(_ *testing.T, users []tollgate.User) tollgate.UserStore {
 		var s memstore.Users

@@ -610,7 +610,8 @@ func TestUserStore(t *testing.T, newStore func(t *testing.T, users []tollgate.Us
 	t.Helper()
 	users := func() []tollgate.User {
 		return []tollgate.User{
-			{ID: "u-alice", Username: "alice", PasswordHash: []byte("$2a$10$alicealicealicealicealiceal"), Scopes: []string{"me", "items:read"}},
+			{ID: "u-alice", Username: "alice", PasswordHash: []byte("$2a$10$alicealicealicealicealiceal"), Scopes: []string{"me", "items:read"},
+				Profile: map[string]any{"full_name": "Alice Liddell", "email": "alice@example.com"}},
 			{Username: "bob", PasswordHash: []byte("hash-bob"), Scopes: []string{"me"}},
 			{ID: "u-carol-lower", Username: "carol", PasswordHash: []byte("hash-carol"), Scopes: []string{"me"}},
 			{ID: "u-carol-upper", Username: "Carol", PasswordHash: []byte("hash-Carol"), Scopes: []string{"admin:users"}},
@@ -632,6 +633,61 @@ func TestUserStore(t *testing.T, newStore func(t *testing.T, users []tollgate.Us
 	run("ScopesRoundTrip", userScopes)
 	run("ConcurrentLookups", userConcurrent)
 	run("UpdatePasswordHash", userUpdatePasswordHash)
+	run("ListUsers", userList)
+}
+
+func userList(t *testing.T, s tollgate.UserStore, users []tollgate.User) {
+	l, ok := s.(tollgate.UserLister)
+	if !ok {
+		t.Skip("the store does not implement tollgate.UserLister")
+	}
+	got, err := l.ListUsers(t.Context())
+	if err != nil {
+		t.Fatalf("ListUsers() = %v, want nil", err)
+	}
+	if len(got) != len(users) {
+		t.Fatalf("ListUsers() returned %d users, want %d (every user of the store)", len(got), len(users))
+	}
+	byName := map[string]tollgate.User{}
+	for _, u := range got {
+		byName[u.Username] = u
+	}
+	for _, want := range users {
+		u, ok := byName[want.Username]
+		if !ok {
+			t.Errorf("ListUsers() lacks user %q", want.Username)
+			continue
+		}
+		for _, d := range diffUser(u, want) {
+			t.Errorf("ListUsers() returned user %q with %s", want.Username, d)
+		}
+	}
+}
+
+// TestClientStore runs the conformance suite for [tollgate.ClientStore]
+// against the stores returned by newStore, which is called once per
+// subtest and must return a store holding exactly clients. Client ids are
+// case-sensitive.
+func TestClientStore(t *testing.T, newStore func(t *testing.T, clients []tollgate.Client) tollgate.ClientStore) {
+	t.Helper()
+	clients := []tollgate.Client{{ID: "tollgate"}, {ID: "web-app"}, {ID: "Web-App"}, {ID: "cli:v2"}}
+	t.Run("Found", func(t *testing.T) {
+		s := newStore(t, clients)
+		for _, want := range clients {
+			c, err := s.LookupClient(t.Context(), want.ID)
+			if err != nil || c == nil || c.ID != want.ID {
+				t.Errorf("LookupClient(%q) = %v, %v; want the client", want.ID, c, err)
+			}
+		}
+	})
+	t.Run("NotFoundWrapsErrNotFound", func(t *testing.T) {
+		s := newStore(t, clients)
+		for _, id := range []string{"mallory", "WEB-APP", "web-app ", ""} {
+			if c, err := s.LookupClient(t.Context(), id); !errors.Is(err, tollgate.ErrNotFound) {
+				t.Errorf("LookupClient(%q) = %v, %v; want an error wrapping ErrNotFound (ids are case-sensitive)", id, c, err)
+			}
+		}
+	})
 }
 
 func mustLookupUser(t *testing.T, s tollgate.UserStore, name string) *tollgate.User {
@@ -663,6 +719,15 @@ func diffUser(got, want tollgate.User) []string {
 	}
 	if got.Disabled != want.Disabled {
 		d = append(d, fmt.Sprintf("Disabled = %v, want %v", got.Disabled, want.Disabled))
+	}
+	if len(got.Profile) != len(want.Profile) {
+		d = append(d, fmt.Sprintf("Profile = %v, want %v", got.Profile, want.Profile))
+	} else {
+		for k, v := range want.Profile {
+			if got.Profile[k] != v {
+				d = append(d, fmt.Sprintf("Profile[%q] = %v, want %v", k, got.Profile[k], v))
+			}
+		}
 	}
 	return d
 }

@@ -1,9 +1,12 @@
-package tollgate_test
+package argon2id_test
 
 import (
 	"context"
 	"encoding/base64"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -12,12 +15,13 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/tollgate-go/tollgate"
+	"github.com/tollgate-go/tollgate/argon2id"
 	"github.com/tollgate-go/tollgate/memstore"
 )
 
 // cheapArgon2 keeps most tests fast; TestArgon2idOWASPDefaults checks the
 // real parameters once.
-var cheapArgon2 = tollgate.Argon2id{Memory: 64, Iterations: 1}
+var cheapArgon2 = argon2id.Hasher{Memory: 64, Iterations: 1}
 
 // phc matches the PHC string format of Argon2id.
 var phc = regexp.MustCompile(`^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$`)
@@ -25,7 +29,7 @@ var phc = regexp.MustCompile(`^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$([A-Za
 // TestArgon2idOWASPDefaults checks the zero value against the OWASP
 // Password Storage Cheat Sheet (m=19 MiB, t=2, p=1) and the PHC format.
 func TestArgon2idOWASPDefaults(t *testing.T) {
-	h, err := tollgate.Argon2id{}.Hash("correct horse battery staple")
+	h, err := argon2id.Hasher{}.Hash("correct horse battery staple")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +50,7 @@ func TestArgon2idOWASPDefaults(t *testing.T) {
 	if want := argon2.IDKey([]byte("correct horse battery staple"), salt, 2, 19456, 1, 32); string(want) != string(key) {
 		t.Error("tag differs from argon2.IDKey with the stated parameters")
 	}
-	ok, err := tollgate.Argon2id{}.Verify(h, "correct horse battery staple")
+	ok, err := argon2id.Hasher{}.Verify(h, "correct horse battery staple")
 	if !ok || err != nil {
 		t.Errorf("Verify(right password) = %v, %v", ok, err)
 	}
@@ -101,26 +105,26 @@ func TestArgon2id(t *testing.T) {
 	if _, err := cheapArgon2.Hash(""); err == nil {
 		t.Error("Hash(\"\") succeeded")
 	}
-	if _, err := (tollgate.Argon2id{Memory: 1 << 30}).Hash("x"); err == nil {
+	if _, err := (argon2id.Hasher{Memory: 1 << 30}).Hash("x"); err == nil {
 		t.Error("Hash with m=1 TiB succeeded")
 	}
 }
 
 func TestArgon2idNeedsRehash(t *testing.T) {
-	weak, _ := tollgate.Argon2id{Memory: 64, Iterations: 1}.Hash("pw")
-	strong, _ := tollgate.Argon2id{Memory: 128, Iterations: 2}.Hash("pw")
+	weak, _ := argon2id.Hasher{Memory: 64, Iterations: 1}.Hash("pw")
+	strong, _ := argon2id.Hasher{Memory: 128, Iterations: 2}.Hash("pw")
 	tests := []struct {
 		name   string
-		hasher tollgate.Argon2id
+		hasher argon2id.Hasher
 		hash   []byte
 		want   bool
 	}{
-		{"same parameters", tollgate.Argon2id{Memory: 64, Iterations: 1}, weak, false},
-		{"less memory than wanted", tollgate.Argon2id{Memory: 128, Iterations: 1}, weak, true},
-		{"fewer iterations than wanted", tollgate.Argon2id{Memory: 64, Iterations: 2}, weak, true},
-		{"stronger than wanted", tollgate.Argon2id{Memory: 64, Iterations: 1}, strong, false},
-		{"OWASP defaults, weak hash", tollgate.Argon2id{}, weak, true},
-		{"malformed", tollgate.Argon2id{}, []byte("$argon2id$nope"), false},
+		{"same parameters", argon2id.Hasher{Memory: 64, Iterations: 1}, weak, false},
+		{"less memory than wanted", argon2id.Hasher{Memory: 128, Iterations: 1}, weak, true},
+		{"fewer iterations than wanted", argon2id.Hasher{Memory: 64, Iterations: 2}, weak, true},
+		{"stronger than wanted", argon2id.Hasher{Memory: 64, Iterations: 1}, strong, false},
+		{"OWASP defaults, weak hash", argon2id.Hasher{}, weak, true},
+		{"malformed", argon2id.Hasher{}, []byte("$argon2id$nope"), false},
 	}
 	for _, tc := range tests {
 		if got := tc.hasher.NeedsRehash(tc.hash); got != tc.want {
@@ -134,7 +138,7 @@ func TestArgon2idNeedsRehash(t *testing.T) {
 // with an Argon2id one through the PasswordUpdater, after which the user
 // still logs in and nothing more is rehashed.
 func TestMigratingHasher(t *testing.T) {
-	mh := tollgate.MigratingHasher{Argon2id: cheapArgon2}
+	mh := argon2id.Migrating{Argon2id: cheapArgon2}
 	// A legacy hash at bcrypt's minimum cost keeps the test quick under
 	// the race detector; Verify takes the cost from the hash.
 	old, err := bcrypt.GenerateFromPassword([]byte("wonderland"), bcrypt.MinCost)
@@ -142,10 +146,27 @@ func TestMigratingHasher(t *testing.T) {
 		t.Fatal(err)
 	}
 	users := memstore.NewUsers(tollgate.User{Username: "alice", PasswordHash: old, Scopes: []string{"me"}})
-	f := newFixture(t, "", func(c *tollgate.Config) {
-		c.Users = users
-		c.Hasher = mh
+	key, err := tollgate.GenerateKey("ES256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth, err := tollgate.New(tollgate.Config{
+		Issuer: "https://as.test", Audience: []string{"https://api.test"},
+		SigningKey: key, Scopes: map[string]string{"me": ""}, Users: users, Hasher: mh,
+		Logger: slog.New(slog.DiscardHandler),
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := auth.TokenHandler()
+	login := func(password string) int {
+		form := url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {password}}
+		req := httptest.NewRequest("POST", "/token", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		token.ServeHTTP(rec, req)
+		return rec.Code
+	}
 	stored := func() []byte {
 		u, err := users.LookupUser(context.Background(), "alice")
 		if err != nil {
@@ -154,23 +175,27 @@ func TestMigratingHasher(t *testing.T) {
 		return u.PasswordHash
 	}
 
-	if rec := f.loginFrom("198.51.100.1:1", "alice", "not-it"); rec.Code != http.StatusBadRequest {
-		t.Fatalf("wrong password: %d", rec.Code)
+	if code := login("not-it"); code != http.StatusBadRequest {
+		t.Fatalf("wrong password: %d", code)
 	}
 	if string(stored()) != string(old) {
 		t.Fatal("a failed login changed the hash")
 	}
-	f.login(t, "alice", "wonderland")
+	if code := login("wonderland"); code != http.StatusOK {
+		t.Fatalf("login: %d", code)
+	}
 	upgraded := stored()
 	if !phc.Match(upgraded) {
 		t.Fatalf("after login the hash is %.7s..., want an argon2id PHC string", upgraded)
 	}
-	f.login(t, "alice", "wonderland")
+	if code := login("wonderland"); code != http.StatusOK {
+		t.Fatalf("login after upgrade: %d", code)
+	}
 	if string(stored()) != string(upgraded) {
 		t.Error("an Argon2id hash with current parameters was rehashed")
 	}
-	if rec := f.loginFrom("198.51.100.1:1", "alice", "not-it"); rec.Code != http.StatusBadRequest {
-		t.Errorf("wrong password after upgrade: %d", rec.Code)
+	if code := login("not-it"); code != http.StatusBadRequest {
+		t.Errorf("wrong password after upgrade: %d", code)
 	}
 
 	if !mh.NeedsRehash(old) || mh.NeedsRehash(upgraded) {

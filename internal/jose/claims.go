@@ -1,8 +1,8 @@
-package tollgate
+package jose
 
 // The claims of a presented access token are decoded by a small strict
 // JSON reader made for the fixed claim set, behind one function,
-// decodeClaims, so it can be swapped for encoding/json (or its v2 engine)
+// Decode, so it can be swapped for encoding/json (or its v2 engine)
 // and measured. It is stricter than encoding/json where that matters for a
 // security decision (RFC 7519 §4, RFC 8725 §3.2):
 //
@@ -26,13 +26,36 @@ import (
 	"unicode/utf8"
 )
 
+// Claims are the claims tollgate writes in an access token and reads of
+// a presented one (RFC 7519 §4.1, RFC 9068 §2.2). Other claims are
+// skipped by DecodeClaims.
+type Claims struct {
+	Iss      string
+	Sub      string
+	Aud      []string // a string or an array of strings (RFC 7519 §4.1.3)
+	Exp      NumericDate
+	Nbf      NumericDate
+	Iat      NumericDate
+	Jti      string
+	ClientID string // "client_id"
+	Scope    string
+	Username string // "preferred_username"
+}
+
+// A NumericDate is a NumericDate claim (RFC 7519 §2): seconds since the
+// epoch; Set records that the claim was present.
+type NumericDate struct {
+	Time time.Time
+	Set  bool
+}
+
 var errJSON = errors.New("malformed claims JSON")
 
 // maxJSONDepth bounds the nesting of skipped claim values, as
 // encoding/json does.
 const maxJSONDepth = 10000
 
-// Bits of the claims decodeClaims has seen, for the duplicate check.
+// Bits of the claims DecodeClaims has seen, for the duplicate check.
 const (
 	seenIss = 1 << iota
 	seenSub
@@ -46,8 +69,8 @@ const (
 	seenUsername
 )
 
-// decodeClaims reads the claims set payload into c.
-func decodeClaims(payload string, c *presentedClaims) error {
+// DecodeClaims reads the claims set payload into c.
+func DecodeClaims(payload string, c *Claims) error {
 	d := jsonReader{s: payload}
 	d.ws()
 	if !d.eat('{') {
@@ -230,18 +253,18 @@ func (d *jsonReader) strValue() (string, error) {
 }
 
 // audValue reads "aud": a string, or an array of strings (RFC 7519 §4.1.3).
-func (d *jsonReader) audValue() (audience, error) {
+func (d *jsonReader) audValue() ([]string, error) {
 	if d.i < len(d.s) && d.s[d.i] == '"' {
 		s, ok := d.str()
 		if !ok {
 			return nil, errJSON
 		}
-		return audience{s}, nil
+		return []string{s}, nil
 	}
 	if !d.eat('[') {
 		return nil, errors.New("aud is neither a string nor an array of strings")
 	}
-	out := audience{}
+	out := []string{}
 	d.ws()
 	if d.eat(']') {
 		return out, nil
@@ -302,10 +325,10 @@ func (d *jsonReader) digits() int {
 
 // dateValue reads a NumericDate (RFC 7519 §2): seconds since the epoch,
 // possibly fractional, not negative, at most 2^40.
-func (d *jsonReader) dateValue() (numericDate, error) {
+func (d *jsonReader) dateValue() (NumericDate, error) {
 	text, ok := d.number()
 	if !ok {
-		return numericDate{}, errors.New("not a NumericDate")
+		return NumericDate{}, errors.New("not a NumericDate")
 	}
 	// Fast path: a plain integer of up to 13 digits (2^40 has 13).
 	if len(text) <= 13 {
@@ -321,17 +344,17 @@ func (d *jsonReader) dateValue() (numericDate, error) {
 		}
 		if plain {
 			if n > 1<<40 {
-				return numericDate{}, errors.New("not a NumericDate")
+				return NumericDate{}, errors.New("not a NumericDate")
 			}
-			return numericDate{t: time.Unix(n, 0), set: true}, nil
+			return NumericDate{Time: time.Unix(n, 0), Set: true}, nil
 		}
 	}
 	f, err := strconv.ParseFloat(text, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1<<40 {
-		return numericDate{}, errors.New("not a NumericDate")
+		return NumericDate{}, errors.New("not a NumericDate")
 	}
 	sec, frac := math.Modf(f)
-	return numericDate{t: time.Unix(int64(sec), int64(frac*1e9)), set: true}, nil
+	return NumericDate{Time: time.Unix(int64(sec), int64(frac*1e9)), Set: true}, nil
 }
 
 // skip checks the syntax of one JSON value and moves past it.

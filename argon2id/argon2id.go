@@ -1,4 +1,7 @@
-package tollgate
+// Package argon2id is a tollgate PasswordHasher with Argon2id (RFC 9106),
+// the OWASP Password Storage Cheat Sheet's first choice, and a hasher that
+// moves a bcrypt user base to it without a password reset.
+package argon2id
 
 import (
 	"bytes"
@@ -11,16 +14,18 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/argon2"
+
+	"github.com/tollgate-go/tollgate"
 )
 
 // Argon2id parameters recommended by the OWASP Password Storage Cheat
 // Sheet: the first of its equivalent settings, m=19 MiB, t=2, p=1. (The
 // cheat sheet lists m=46 MiB, t=1 as equally strong; the smaller memory
-// suits a service that runs MaxConcurrentHashes hashes at once.)
+// suits a service that runs Config.Logins.ConcurrentHashes hashes at once.)
 const (
-	DefaultArgon2Memory      = 19 * 1024 // KiB
-	DefaultArgon2Iterations  = 2
-	DefaultArgon2Parallelism = 1
+	DefaultMemory      = 19 * 1024 // KiB
+	DefaultIterations  = 2
+	DefaultParallelism = 1
 )
 
 const (
@@ -38,20 +43,20 @@ const (
 	argon2MaxKey        = 128
 )
 
-// Argon2id is a [PasswordHasher] using Argon2id (RFC 9106), the OWASP
+// Hasher is a tollgate.PasswordHasher using Argon2id (RFC 9106), the OWASP
 // Password Storage Cheat Sheet's first choice. Hashes are PHC strings,
 // "$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>" with unpadded base64, the
 // format of the reference implementation and of libsodium, passlib and
 // argon2-cffi, so hashes move between them.
 //
 // Unlike bcrypt it has no 72-byte limit on passwords. Each hash holds
-// Memory KiB while it runs: Config.MaxConcurrentHashes bounds the total
-// (19 MiB × 2×GOMAXPROCS by default). The zero value uses the OWASP
+// Memory KiB while it runs: tollgate's Config.Logins.ConcurrentHashes
+// bounds the total (19 MiB × 2×GOMAXPROCS by default). The zero value uses the OWASP
 // parameters. It is safe for concurrent use.
-type Argon2id struct {
-	// Memory is the memory cost m in KiB. Default DefaultArgon2Memory.
+type Hasher struct {
+	// Memory is the memory cost m in KiB. Default DefaultMemory.
 	Memory uint32
-	// Iterations is the time cost t. Default DefaultArgon2Iterations.
+	// Iterations is the time cost t. Default DefaultIterations.
 	Iterations uint32
 	// Parallelism is the number of lanes p. Default 1.
 	Parallelism uint8
@@ -63,23 +68,29 @@ type argon2Params struct {
 	p    uint8
 }
 
-func (h Argon2id) params() argon2Params {
+func (h Hasher) params() argon2Params {
 	p := argon2Params{m: h.Memory, t: h.Iterations, p: h.Parallelism}
-	setDefault(&p.m, DefaultArgon2Memory)
-	setDefault(&p.t, DefaultArgon2Iterations)
-	setDefault(&p.p, DefaultArgon2Parallelism)
+	if p.m == 0 {
+		p.m = DefaultMemory
+	}
+	if p.t == 0 {
+		p.t = DefaultIterations
+	}
+	if p.p == 0 {
+		p.p = DefaultParallelism
+	}
 	return p
 }
 
 // Hash returns the PHC string of an Argon2id hash of password with a fresh
 // random salt. It refuses empty passwords.
-func (h Argon2id) Hash(password string) ([]byte, error) {
+func (h Hasher) Hash(password string) ([]byte, error) {
 	p := h.params()
 	if p.m < 8*uint32(p.p) || p.m > argon2MaxMemory || p.t > argon2MaxIterations {
-		return nil, fmt.Errorf("tollgate: Argon2id parameters m=%d, t=%d, p=%d out of range", p.m, p.t, p.p)
+		return nil, fmt.Errorf("argon2id: Argon2id parameters m=%d, t=%d, p=%d out of range", p.m, p.t, p.p)
 	}
 	if password == "" {
-		return nil, errors.New("tollgate: empty password")
+		return nil, errors.New("argon2id: empty password")
 	}
 	salt := make([]byte, argon2SaltLen)
 	_, _ = rand.Read(salt) // crypto/rand.Read never fails (Go 1.24+)
@@ -96,7 +107,7 @@ func (h Argon2id) Hash(password string) ([]byte, error) {
 // Verify reports whether password matches the Argon2id hash, comparing in
 // constant time. A hash that is not a well-formed argon2id PHC string of
 // version 19 with parameters in a sane range is an error.
-func (h Argon2id) Verify(hash []byte, password string) (bool, error) {
+func (h Hasher) Verify(hash []byte, password string) (bool, error) {
 	p, salt, key, err := parseArgon2id(hash)
 	if err != nil {
 		return false, err
@@ -107,7 +118,7 @@ func (h Argon2id) Verify(hash []byte, password string) (bool, error) {
 
 // NeedsRehash reports whether hash was made with a lower memory or time
 // cost than h's, or a shorter salt or tag than h makes.
-func (h Argon2id) NeedsRehash(hash []byte) bool {
+func (h Hasher) NeedsRehash(hash []byte) bool {
 	p, salt, key, err := parseArgon2id(hash)
 	if err != nil {
 		return false
@@ -117,7 +128,7 @@ func (h Argon2id) NeedsRehash(hash []byte) bool {
 }
 
 // errArgon2Hash is the cause of every malformed Argon2id hash.
-var errArgon2Hash = errors.New("tollgate: not an argon2id v=19 PHC hash")
+var errArgon2Hash = errors.New("argon2id: not an argon2id v=19 PHC hash")
 
 // parseArgon2id parses "$argon2id$v=19$m=<m>,t=<t>,p=<p>$<salt>$<hash>".
 func parseArgon2id(hash []byte) (argon2Params, []byte, []byte, error) {
@@ -159,12 +170,13 @@ func parseArgon2id(hash []byte) (argon2Params, []byte, []byte, error) {
 	return p, salt, key, nil
 }
 
-// MigratingHasher is a [PasswordHasher] for moving a user base from bcrypt
+// Migrating is a tollgate.PasswordHasher for moving a user base from bcrypt
 // to Argon2id without a password reset. It verifies both bcrypt hashes
 // ("$2a$", "$2b$", "$2y$") and Argon2id ones, hashes new passwords with
 // Argon2id, and reports every bcrypt hash as needing a rehash, so that
-// when the [UserStore] is a [PasswordUpdater] each user's hash is replaced
-// by an Argon2id one at their next successful login.
+// each user's hash is replaced
+// by an Argon2id one at their next successful login (the store must be a
+// tollgate.PasswordUpdater).
 //
 // Until a user logs in, their bcrypt hash stays, with bcrypt's 72-byte
 // password limit. Logins for unknown users are checked against an Argon2id
@@ -172,30 +184,37 @@ func parseArgon2id(hash []byte) (argon2Params, []byte, []byte, error) {
 // parameters that cost about as much as the bcrypt cost in use, or expect
 // the timing to tell users not yet migrated from unknown ones. It is safe
 // for concurrent use.
-type MigratingHasher struct {
+type Migrating struct {
 	// Argon2id hashes new passwords and verifies Argon2id hashes. Its zero
 	// value uses the OWASP parameters.
-	Argon2id Argon2id
-	// Bcrypt verifies bcrypt hashes; its Cost is not used.
-	Bcrypt Bcrypt
+	Argon2id Hasher
 }
+
+var (
+	_ tollgate.PasswordHasher = Hasher{}
+	_ tollgate.PasswordHasher = Migrating{}
+)
+
+// bcryptVerifier verifies the legacy hashes (tollgate's bcrypt hasher
+// never truncates: a password over 72 bytes does not match).
+var bcryptVerifier = tollgate.Bcrypt(0)
 
 // isBcrypt reports whether hash is in the modular crypt format of bcrypt.
 func isBcrypt(hash []byte) bool { return bytes.HasPrefix(hash, []byte("$2")) }
 
 // Hash returns an Argon2id hash of password.
-func (h MigratingHasher) Hash(password string) ([]byte, error) { return h.Argon2id.Hash(password) }
+func (h Migrating) Hash(password string) ([]byte, error) { return h.Argon2id.Hash(password) }
 
 // Verify checks password against a bcrypt or an Argon2id hash.
-func (h MigratingHasher) Verify(hash []byte, password string) (bool, error) {
+func (h Migrating) Verify(hash []byte, password string) (bool, error) {
 	if isBcrypt(hash) {
-		return h.Bcrypt.Verify(hash, password)
+		return bcryptVerifier.Verify(hash, password)
 	}
 	return h.Argon2id.Verify(hash, password)
 }
 
 // NeedsRehash reports true for every bcrypt hash, and for Argon2id hashes
 // weaker than h.Argon2id's parameters.
-func (h MigratingHasher) NeedsRehash(hash []byte) bool {
+func (h Migrating) NeedsRehash(hash []byte) bool {
 	return isBcrypt(hash) || h.Argon2id.NeedsRehash(hash)
 }
