@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tollgate-go/tollgate"
+	"github.com/tollgate-go/tollgate/audit"
 	"github.com/tollgate-go/tollgate/memstore"
 )
 
@@ -40,7 +41,7 @@ func TestAuditAccessDenied(t *testing.T) {
 	}{
 		{"RFC6750 §3.1 no token", "/users/me", nil, 401, "no_token", ""},
 		{"RFC6750 §3.1 malformed request", "/users/me", []string{"Bearer a", "Bearer b"}, 400, "invalid_request", ""},
-		{"RFC6750 §3.1 invalid token", "/users/me", []string{"Bearer x.y.z"}, 401, "invalid_token", ""},
+		{"RFC6750 §3.1 invalid token", "/users/me", []string{"Bearer x.y.z"}, 401, "malformed", ""},
 		{"RFC6750 §3.1 expired token", "/users/me", []string{"Bearer " + expired}, 401, "token_expired", ""},
 		{"RFC6750 §3.1 revoked token", "/users/me", []string{"Bearer " + revoked}, 401, "token_revoked", ""},
 		{"RFC6750 §3.1 user disabled since", "/users/me", []string{"Bearer " + inactive}, 401, "user_inactive", ""},
@@ -48,16 +49,16 @@ func TestAuditAccessDenied(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			n := len(f.events.Of(tollgate.EventAccessDenied))
+			n := len(f.events.Of(audit.AccessDenied))
 			if rec := f.get(tc.path, tc.authz...); rec.Code != tc.status {
 				t.Fatalf("status %d, want %d", rec.Code, tc.status)
 			}
-			ev := f.events.Of(tollgate.EventAccessDenied)
+			ev := f.events.Of(audit.AccessDenied)
 			if len(ev) != n+1 {
 				t.Fatalf("%d access_denied events, want 1", len(ev)-n)
 			}
 			e := ev[n]
-			if e.Reason != tc.reason || e.Subject != tc.subject || e.RemoteAddr == "" {
+			if e.Reason != audit.Reason(tc.reason) || e.Subject != tc.subject || e.RemoteAddr == "" {
 				t.Errorf("event = %+v, want reason %s, subject %q", e, tc.reason, tc.subject)
 			}
 			if tc.subject != "" && e.TokenID == "" {
@@ -65,11 +66,11 @@ func TestAuditAccessDenied(t *testing.T) {
 			}
 		})
 	}
-	n := len(f.events.Of(tollgate.EventAccessDenied))
+	n := len(f.events.Of(audit.AccessDenied))
 	if rec := f.get("/users/me", "Bearer "+alice); rec.Code != 200 {
 		t.Fatalf("valid token: %d", rec.Code)
 	}
-	if len(f.events.Of(tollgate.EventAccessDenied)) != n {
+	if len(f.events.Of(audit.AccessDenied)) != n {
 		t.Error("an accepted request emitted access_denied")
 	}
 }
@@ -145,9 +146,9 @@ func TestSlogEvents(t *testing.T) {
 	var buf lockedBuffer
 	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f := newFixture(t, "", func(c *tollgate.Config) {
-		c.OnEvent = tollgate.SlogEvents(logger)
+		c.OnEvent = audit.Slog(logger)
 		c.Denylist = memstore.NewDenylist(0)
-		c.LoginThrottle = &tollgate.ThrottleConfig{MaxPerUsername: 2}
+		c.Logins = tollgate.LoginLimits{FailuresPerUsername: 2}
 	})
 	const wrongPassword = "hunter2-Secret-Guess"
 	var secrets []string
@@ -170,17 +171,17 @@ func TestSlogEvents(t *testing.T) {
 	third := keep(f.login(t, "alice", "wonderland"))
 	f.post("/revoke", url.Values{"token": {third.RefreshToken}}) // token_revoked
 
-	want := map[tollgate.EventType]string{
-		tollgate.EventLoginFailed:        "WARN",
-		tollgate.EventLoginThrottled:     "WARN",
-		tollgate.EventLoginSucceeded:     "INFO",
-		tollgate.EventRefreshRotated:     "INFO",
-		tollgate.EventRefreshReused:      "WARN",
-		tollgate.EventAccessTokenRevoked: "INFO",
-		tollgate.EventAccessDenied:       "INFO",
-		tollgate.EventTokenRevoked:       "INFO",
+	want := map[audit.Type]string{
+		audit.LoginFailed:        "WARN",
+		audit.LoginThrottled:     "WARN",
+		audit.LoginSucceeded:     "INFO",
+		audit.RefreshRotated:     "INFO",
+		audit.RefreshReused:      "WARN",
+		audit.AccessTokenRevoked: "INFO",
+		audit.AccessDenied:       "INFO",
+		audit.TokenRevoked:       "INFO",
 	}
-	seen := map[tollgate.EventType]bool{}
+	seen := map[audit.Type]bool{}
 	out := buf.Bytes()
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
@@ -188,19 +189,19 @@ func TestSlogEvents(t *testing.T) {
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
 			t.Fatalf("log line %q: %v", sc.Text(), err)
 		}
-		typ := tollgate.EventType(rec["type"].(string))
+		typ := audit.Type(rec["type"].(string))
 		seen[typ] = true
 		if rec["msg"] != "tollgate: "+string(typ) {
 			t.Errorf("msg = %v, want tollgate: %s", rec["msg"], typ)
 		}
 		level := want[typ]
-		if typ == tollgate.EventAccessDenied && rec["reason"] == "no_token" {
+		if typ == audit.AccessDenied && rec["reason"] == "no_token" {
 			level = "DEBUG"
 		}
 		if rec["level"] != level {
 			t.Errorf("%s (reason %v) logged at %v, want %s", typ, rec["reason"], rec["level"], level)
 		}
-		if typ == tollgate.EventAccessTokenRevoked && rec["jti"] == nil {
+		if typ == audit.AccessTokenRevoked && rec["jti"] == nil {
 			t.Errorf("%s without jti: %s", typ, sc.Text())
 		}
 	}
@@ -221,7 +222,7 @@ func TestSlogEvents(t *testing.T) {
 func TestSlogEventsRespectsLevel(t *testing.T) {
 	var buf lockedBuffer
 	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	f := newFixture(t, "", func(c *tollgate.Config) { c.OnEvent = tollgate.SlogEvents(logger) })
+	f := newFixture(t, "", func(c *tollgate.Config) { c.OnEvent = audit.Slog(logger) })
 	for range 10 {
 		f.get("/users/me")
 	}

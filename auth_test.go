@@ -12,7 +12,7 @@ import (
 // A key generated in memory is for development: New says so, loudly, and
 // says nothing for a key loaded from material the service keeps.
 func TestNewWarnsAboutGeneratedKey(t *testing.T) {
-	gen, err := tollgate.GenerateKey(tollgate.ES256)
+	gen, err := tollgate.GenerateKey("ES256")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,7 @@ func BenchmarkRequireScopes(b *testing.B) {
 			cache bool
 		}{{"first-sight", false}, {"repeated", true}} {
 			b.Run(alg+"/"+mode.name, func(b *testing.B) {
-				f := newFixture(b, alg, func(c *tollgate.Config) { c.DisableTokenCache = !mode.cache })
+				f := newFixture(b, alg, func(c *tollgate.Config) { c.Cache.Disabled = !mode.cache })
 				h := f.auth.RequireScopes("items:read")(noop)
 				req := httptest.NewRequest("GET", "/items", nil)
 				req.Header.Set("Authorization", "Bearer "+f.forgeGood(b, nil))
@@ -180,7 +180,7 @@ func BenchmarkPasswords(b *testing.B) {
 	newAuth := func(b *testing.B) *tollgate.Authenticator {
 		f := newFixture(b, "ES256", func(c *tollgate.Config) {
 			c.OnEvent = nil
-			c.Hasher = tollgate.Bcrypt{Cost: bcryptBenchCost}
+			c.Hasher = tollgate.Bcrypt(bcryptBenchCost)
 		})
 		f.users.Put(tollgate.User{Username: "alice", PasswordHash: hash, Scopes: []string{"me", "items:read", "items:write"}})
 		return f.auth
@@ -253,7 +253,7 @@ func BenchmarkKeyRing(b *testing.B) {
 					others = append(others, k.Public())
 				}
 				f := newFixture(b, alg, func(c *tollgate.Config) {
-					c.DisableTokenCache = true
+					c.Cache.Disabled = true
 					c.VerificationKeys = others
 				})
 				h := f.auth.RequireScopes("items:read")(noop)
@@ -342,7 +342,7 @@ func benchSpend(b *testing.B, n int) {
 		live[k] = hashOf(fam)
 		err := s.Create(ctx, tollgate.RefreshToken{
 			Hash: live[k], Family: hashOf(n + fam)[:22], Subject: "alice", Username: "alice",
-			ClientID: tollgate.DefaultClientID, Scopes: scopes,
+			ClientID: "tollgate", Scopes: scopes,
 			IssuedAt: issued, ExpiresAt: issued.Add(ttl), FamilyExpiresAt: t0.Add(1000 * time.Hour),
 		})
 		if err != nil {
@@ -412,8 +412,8 @@ func TestRFC9700_4_14_RefreshSecretShape(t *testing.T) {
 	seen := map[string]bool{}
 	for range 100 {
 		tok, hash, rehash := tollgate.NewRefreshSecretForTest()
-		raw, err := base64.RawURLEncoding.Strict().DecodeString(strings.TrimPrefix(tok, tollgate.RefreshTokenPrefix))
-		if !strings.HasPrefix(tok, tollgate.RefreshTokenPrefix) || err != nil || len(raw) != 32 {
+		raw, err := base64.RawURLEncoding.Strict().DecodeString(strings.TrimPrefix(tok, "tgr_"))
+		if !strings.HasPrefix(tok, "tgr_") || err != nil || len(raw) != 32 {
 			t.Fatalf("refresh token %d bytes after the prefix, err %v", len(raw), err)
 		}
 		if hash != rehash {

@@ -226,8 +226,8 @@ func TestTokenCache(t *testing.T) {
 		}
 	})
 
-	t.Run("off with Config.DisableTokenCache", func(t *testing.T) {
-		f := newCacheFixture(t, "ES256", func(c *tollgate.Config) { c.DisableTokenCache = true })
+	t.Run("off with Config.Cache.Disabled", func(t *testing.T) {
+		f := newCacheFixture(t, "ES256", func(c *tollgate.Config) { c.Cache.Disabled = true })
 		tok := f.forgeGood(t, nil)
 		for range 3 {
 			if rec := f.get("/items", "Bearer "+tok); rec.Code != 200 {

@@ -46,7 +46,7 @@ func TestClientGoneIsNotLogged(t *testing.T) {
 	var logs bytes.Buffer
 	f := newFixture(t, "", func(c *tollgate.Config) {
 		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-		c.Users = tollgate.UserStoreFunc(func(ctx context.Context, _ string) (*tollgate.User, error) {
+		c.Users = userStoreFunc(func(ctx context.Context, _ string) (*tollgate.User, error) {
 			return nil, ctx.Err()
 		})
 	})
@@ -63,7 +63,7 @@ func TestClientGoneIsNotLogged(t *testing.T) {
 	logs.Reset()
 	f2 := newFixture(t, "", func(c *tollgate.Config) {
 		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-		c.Users = tollgate.UserStoreFunc(func(context.Context, string) (*tollgate.User, error) {
+		c.Users = userStoreFunc(func(context.Context, string) (*tollgate.User, error) {
 			return nil, errors.New("db down")
 		})
 	})

@@ -16,7 +16,7 @@ func ExampleHashPassword() {
 	if err != nil {
 		panic(err)
 	}
-	ok, _ := tollgate.Bcrypt{}.Verify(hash, "wonderland")
+	ok, _ := tollgate.Bcrypt(0).Verify(hash, "wonderland")
 	fmt.Println("verifies:", ok)
 	fmt.Println("prefix:", string(hash[:7]))
 
@@ -31,10 +31,10 @@ func ExampleHashPassword() {
 // A Bcrypt with a higher Cost reports older, cheaper hashes as needing a
 // rehash; the token endpoint then stores a fresh hash on the next
 // successful login, when the UserStore implements PasswordUpdater.
-func ExampleBcrypt_NeedsRehash() {
-	old, _ := tollgate.Bcrypt{Cost: 10}.Hash("wonderland")
-	fmt.Println(tollgate.Bcrypt{Cost: 10}.NeedsRehash(old))
-	fmt.Println(tollgate.Bcrypt{Cost: 11}.NeedsRehash(old))
+func ExampleBcrypt_rehash() {
+	old, _ := tollgate.Bcrypt(10).Hash("wonderland")
+	fmt.Println(tollgate.Bcrypt(10).NeedsRehash(old))
+	fmt.Println(tollgate.Bcrypt(11).NeedsRehash(old))
 	// Output:
 	// false
 	// true

@@ -17,11 +17,11 @@ import (
 // newExampleAuth builds the Authenticator of the examples: one user, alice,
 // who holds "me" and "items:read".
 func newExampleAuth() *tollgate.Authenticator {
-	key, err := tollgate.GenerateKey(tollgate.ES256) // in production: tollgate.LoadKeyFile
+	key, err := tollgate.GenerateKey("ES256") // in production: tollgate.LoadKeyFile
 	if err != nil {
 		log.Fatal(err)
 	}
-	hasher := tollgate.Bcrypt{Cost: 10}
+	hasher := tollgate.Bcrypt(10)
 	hash, err := hasher.Hash("wonderland")
 	if err != nil {
 		log.Fatal(err)
@@ -148,7 +148,7 @@ func ExampleFromContext() {
 // The response body is the application's; the challenge header and the
 // 400/401/403 decision are not.
 func Example_problemDetails() {
-	key, _ := tollgate.GenerateKey(tollgate.EdDSA)
+	key, _ := tollgate.GenerateKey("EdDSA")
 	auth, err := tollgate.New(tollgate.Config{
 		Issuer:           "https://api.example.com",
 		Audience:         []string{"https://api.example.com"},

@@ -49,7 +49,7 @@ func FuzzTokenEndpoint(f *testing.F) {
 		// Every request comes from one address: with the throttle on,
 		// the password path would answer 429 after 50 failures and the
 		// fuzzer would stop exploring it. The throttle has its own tests.
-		c.LoginThrottle = &tollgate.ThrottleConfig{Disabled: true}
+		c.Logins = tollgate.LoginLimits{DisableThrottle: true}
 	})
 	seeds := []string{
 		aliceForm,

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/tollgate-go/tollgate"
+	"github.com/tollgate-go/tollgate/audit"
+	"github.com/tollgate-go/tollgate/memstore"
 )
 
 // grantReq is one raw request to the token endpoint.
@@ -243,7 +245,7 @@ func TestRFC6749_3_2_ParameterCharacters(t *testing.T) {
 				if n := f.hasher.Verifies(); n != 0 {
 					t.Errorf("ran %d password checks, want 0", n)
 				}
-				if ev := f.events.Of(tollgate.EventLoginSucceeded); len(ev) != 0 {
+				if ev := f.events.Of(audit.LoginSucceeded); len(ev) != 0 {
 					t.Errorf("login succeeded: %+v", ev)
 				}
 			})
@@ -304,7 +306,7 @@ func TestRFC6749_4_3_2_PasswordGrant(t *testing.T) {
 			tj := decodeToken(t, rec)
 			want := ttl
 			if want == 0 {
-				want = tollgate.DefaultAccessTTL
+				want = (15 * time.Minute)
 			}
 			if tj.TokenType != "Bearer" {
 				t.Errorf("token_type = %q, want Bearer", tj.TokenType)
@@ -392,7 +394,7 @@ func TestRFC6749_3_3_Scope(t *testing.T) {
 			rec := grantReq{body: body}.send(f)
 			if tt.wantCode != "" {
 				checkGrantError(t, rec, 400, tt.wantCode, tt.pass)
-				if ev := f.events.Of(tollgate.EventLoginSucceeded); len(ev) != 0 {
+				if ev := f.events.Of(audit.LoginSucceeded); len(ev) != 0 {
 					t.Errorf("login succeeded: %+v", ev)
 				}
 				return
@@ -463,7 +465,7 @@ func TestRFC6749_5_2_InvalidGrant(t *testing.T) {
 			if n := f.hasher.Verifies(); n != tt.wantVerifies {
 				t.Errorf("ran %d password checks, want %d", n, tt.wantVerifies)
 			}
-			if ev := f.events.Of(tollgate.EventLoginSucceeded); len(ev) != 0 {
+			if ev := f.events.Of(audit.LoginSucceeded); len(ev) != 0 {
 				t.Errorf("login succeeded: %+v", ev)
 			}
 		})
@@ -539,8 +541,6 @@ func TestRFC6749_2_3_1_ClientAuthentication(t *testing.T) {
 		{"body client_id", nil, nil, []string{"client_id", "myapp"}, 200, "", "myapp"},
 		{"body client_id, empty secret", nil, nil, []string{"client_id", "myapp", "client_secret", ""}, 200, "", "myapp"},
 		{"empty body client_id", nil, nil, []string{"client_id", ""}, 200, "", "tollgate"},
-		{"Config.ClientID is the default", func(c *tollgate.Config) { c.ClientID = "webapp" }, nil, nil, 200, "", "webapp"},
-		{"Config.ClientID with empty Basic", func(c *tollgate.Config) { c.ClientID = "webapp" }, []string{"Basic Og=="}, nil, 200, "", "webapp"},
 
 		{"Basic with a secret", nil, []string{basicAuth("myapp", "s3cret")}, nil, 401, "invalid_client", ""},
 		{"Basic with only a secret", nil, []string{basicAuth("", "s3cret")}, nil, 401, "invalid_client", ""},
@@ -556,13 +556,15 @@ func TestRFC6749_2_3_1_ClientAuthentication(t *testing.T) {
 		{"Basic id with a control character", nil, []string{basicAuth("my\napp", "")}, nil, 401, "invalid_client", ""},
 		{"body id too long", nil, nil, []string{"client_id", strings.Repeat("a", 256)}, 400, "invalid_client", ""},
 
-		{"Config.Clients: listed id by Basic", func(c *tollgate.Config) { c.Clients = []string{"cli"} }, []string{basicAuth("cli", "")}, nil, 200, "", "cli"},
-		{"Config.Clients: listed id in body", func(c *tollgate.Config) { c.Clients = []string{"cli"} }, nil, []string{"client_id", "cli"}, 200, "", "cli"},
-		{"Config.Clients: default id named", func(c *tollgate.Config) { c.Clients = []string{"cli"} }, nil, []string{"client_id", "tollgate"}, 200, "", "tollgate"},
-		{"Config.Clients: none named", func(c *tollgate.Config) { c.Clients = []string{"cli"} }, []string{"Basic Og=="}, nil, 200, "", "tollgate"},
-		{"Config.Clients: unlisted id by Basic", func(c *tollgate.Config) { c.Clients = []string{"cli"} }, []string{basicAuth("myapp", "")}, nil, 401, "invalid_client", ""},
-		{"Config.Clients: unlisted id in body", func(c *tollgate.Config) { c.Clients = []string{"cli"} }, nil, []string{"client_id", "myapp"}, 400, "invalid_client", ""},
-		{"Config.Clients empty: only the default", func(c *tollgate.Config) { c.Clients = []string{} }, nil, []string{"client_id", "myapp"}, 400, "invalid_client", ""},
+		{"Config.Clients: listed id by Basic", withClients("cli", "tollgate"), []string{basicAuth("cli", "")}, nil, 200, "", "cli"},
+		{"Config.Clients: listed id in body", withClients("cli", "tollgate"), nil, []string{"client_id", "cli"}, 200, "", "cli"},
+		{"Config.Clients: default id named", withClients("cli", "tollgate"), nil, []string{"client_id", "tollgate"}, 200, "", "tollgate"},
+		{"Config.Clients: none named", withClients("cli", "tollgate"), []string{"Basic Og=="}, nil, 200, "", "tollgate"},
+		{"Config.Clients: unlisted id by Basic", withClients("cli", "tollgate"), []string{basicAuth("myapp", "")}, nil, 401, "invalid_client", ""},
+		{"Config.Clients: unlisted id in body", withClients("cli", "tollgate"), nil, []string{"client_id", "myapp"}, 400, "invalid_client", ""},
+		{"Config.Clients without the default: none named", withClients("cli"), []string{"Basic Og=="}, nil, 401, "invalid_client", ""},
+		{"Config.Clients without the default: none named in body", withClients("cli"), nil, nil, 400, "invalid_client", ""},
+		{"Config.Clients empty", withClients(), nil, []string{"client_id", "myapp"}, 400, "invalid_client", ""},
 	}
 	for _, tt := range tests {
 		t.Run("RFC6749 §2.3.1 "+tt.name, func(t *testing.T) {
@@ -590,7 +592,7 @@ func TestRFC6749_2_3_1_ClientAuthentication(t *testing.T) {
 			if got := jwtPart(t, tj.AccessToken, 1)["client_id"]; got != tt.wantClient {
 				t.Errorf("client_id claim = %v, want %q", got, tt.wantClient)
 			}
-			if ev := f.events.Of(tollgate.EventLoginSucceeded); len(ev) != 1 || ev[0].ClientID != tt.wantClient {
+			if ev := f.events.Of(audit.LoginSucceeded); len(ev) != 1 || ev[0].ClientID != tt.wantClient {
 				t.Errorf("login events = %+v, want one with ClientID %q", ev, tt.wantClient)
 			}
 		})
@@ -711,14 +713,14 @@ func TestRFC9068_AccessTokenClaims(t *testing.T) {
 func TestTokenEndpointEvents(t *testing.T) {
 	tests := []struct {
 		name, user, pass string
-		wantType         tollgate.EventType
+		wantType         audit.Type
 		wantReason       string
 		wantSubject      string
 	}{
-		{"success", "alice", "wonderland", tollgate.EventLoginSucceeded, "", "alice"},
-		{"unknown user", "mallory", "secret-guess-1", tollgate.EventLoginFailed, "unknown_user", ""},
-		{"wrong password", "alice", "secret-guess-2", tollgate.EventLoginFailed, "wrong_password", ""},
-		{"disabled user", "dave", "disabled-pass", tollgate.EventLoginFailed, "user_disabled", ""},
+		{"success", "alice", "wonderland", audit.LoginSucceeded, "", "alice"},
+		{"unknown user", "mallory", "secret-guess-1", audit.LoginFailed, "unknown_user", ""},
+		{"wrong password", "alice", "secret-guess-2", audit.LoginFailed, "wrong_password", ""},
+		{"disabled user", "dave", "disabled-pass", audit.LoginFailed, "user_disabled", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -728,9 +730,9 @@ func TestTokenEndpointEvents(t *testing.T) {
 			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			r.RemoteAddr = "192.0.2.7:5555"
 			rec := f.do(r)
-			var other tollgate.EventType = tollgate.EventLoginFailed
-			if tt.wantType == tollgate.EventLoginFailed {
-				other = tollgate.EventLoginSucceeded
+			var other audit.Type = audit.LoginFailed
+			if tt.wantType == audit.LoginFailed {
+				other = audit.LoginSucceeded
 			}
 			if n := len(f.events.Of(other)); n != 0 {
 				t.Errorf("%d %s events, want 0", n, other)
@@ -740,7 +742,7 @@ func TestTokenEndpointEvents(t *testing.T) {
 				t.Fatalf("%d %s events, want 1 (status %d)", len(ev), tt.wantType, rec.Code)
 			}
 			e := ev[0]
-			if e.Reason != tt.wantReason || e.Username != tt.user || e.ClientID != "myapp" || e.RemoteAddr != "192.0.2.7:5555" {
+			if e.Reason != audit.Reason(tt.wantReason) || e.Username != tt.user || e.ClientID != "myapp" || e.RemoteAddr != "192.0.2.7:5555" {
 				t.Errorf("event = %+v, want Reason %q, Username %q, ClientID myapp, RemoteAddr 192.0.2.7:5555", e, tt.wantReason, tt.user)
 			}
 			if tt.wantSubject != "" && e.Subject != tt.wantSubject {
@@ -761,7 +763,7 @@ func TestTokenEndpointEvents(t *testing.T) {
 		type ctxKey struct{}
 		var got any
 		f := newFixture(t, "", func(c *tollgate.Config) {
-			c.OnEvent = func(ctx context.Context, e tollgate.Event) { got = ctx.Value(ctxKey{}) }
+			c.OnEvent = func(ctx context.Context, e audit.Event) { got = ctx.Value(ctxKey{}) }
 		})
 		r := httptest.NewRequest("POST", "/token", strings.NewReader(aliceForm))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -773,4 +775,9 @@ func TestTokenEndpointEvents(t *testing.T) {
 			t.Errorf("OnEvent context value = %v, want req-1", got)
 		}
 	})
+}
+
+// withClients sets Config.Clients to an in-memory store of the given ids.
+func withClients(ids ...string) func(*tollgate.Config) {
+	return func(c *tollgate.Config) { c.Clients = memstore.NewClients(ids...) }
 }

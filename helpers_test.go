@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/tollgate-go/tollgate"
+	"github.com/tollgate-go/tollgate/audit"
 	"github.com/tollgate-go/tollgate/memstore"
 )
 
@@ -156,20 +157,20 @@ type fixture struct {
 // eventLog records the events a fixture's Authenticator emits.
 type eventLog struct {
 	mu sync.Mutex
-	ev []tollgate.Event
+	ev []audit.Event
 }
 
-func (l *eventLog) add(e tollgate.Event) {
+func (l *eventLog) add(e audit.Event) {
 	l.mu.Lock()
 	l.ev = append(l.ev, e)
 	l.mu.Unlock()
 }
 
 // Of returns the events of type typ.
-func (l *eventLog) Of(typ tollgate.EventType) []tollgate.Event {
+func (l *eventLog) Of(typ audit.Type) []audit.Event {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var out []tollgate.Event
+	var out []audit.Event
 	for _, e := range l.ev {
 		if e.Type == typ {
 			out = append(out, e)
@@ -200,7 +201,7 @@ func newFixture(t testing.TB, alg string, mutate func(*tollgate.Config)) *fixtur
 		Users:      f.users,
 		Refresh:    f.refresh,
 		Hasher:     f.hasher,
-		OnEvent:    func(_ context.Context, e tollgate.Event) { f.events.add(e) },
+		OnEvent:    func(_ context.Context, e audit.Event) { f.events.add(e) },
 	}
 	if mutate != nil {
 		mutate(&cfg)
@@ -375,4 +376,11 @@ func (f *fixture) forgeGood(t testing.TB, alter func(h, c map[string]any)) strin
 		alter(h, c)
 	}
 	return forge(t, f.alg, rawKeyFor(t, f.alg), h, c)
+}
+
+// userStoreFunc adapts a function to tollgate.UserStore.
+type userStoreFunc func(ctx context.Context, username string) (*tollgate.User, error)
+
+func (f userStoreFunc) LookupUser(ctx context.Context, username string) (*tollgate.User, error) {
+	return f(ctx, username)
 }

@@ -451,4 +451,3 @@ func (k *Key) sigSize() int {
 	}
 	return ed25519.SignatureSize
 }
-

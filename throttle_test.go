@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/tollgate-go/tollgate"
+	"github.com/tollgate-go/tollgate/audit"
+	"github.com/tollgate-go/tollgate/memstore"
 )
 
 // loginFrom runs the password grant for user with pass, from the client
@@ -70,58 +72,58 @@ func TestLoginThrottle(t *testing.T) {
 
 	t.Run("OWASP per-username limit, hash not run, other users unaffected", func(t *testing.T) {
 		f := newFixture(t, "", nil) // the default throttle: 10 per username
-		for i := range tollgate.DefaultThrottleMaxPerUsername {
+		for i := range 10 {
 			wantStatus(t, fmt.Sprintf("guess %d", i), f.loginFrom(ipA, "alice", fmt.Sprintf("guess-%d", i)), 400)
 		}
 		before := f.hasher.Verifies()
-		wantThrottled(t, f.loginFrom(ipA, "alice", "guess-x"), tollgate.DefaultThrottleWindow)
+		wantThrottled(t, f.loginFrom(ipA, "alice", "guess-x"), (15 * time.Minute))
 		// From another address, and with the right password: the account
 		// is throttled, not the address.
-		wantThrottled(t, f.loginFrom(ipB, "alice", "wonderland"), tollgate.DefaultThrottleWindow)
+		wantThrottled(t, f.loginFrom(ipB, "alice", "wonderland"), (15 * time.Minute))
 		if got := f.hasher.Verifies(); got != before {
 			t.Errorf("throttled logins ran %d password hashes, want 0", got-before)
 		}
 		wantStatus(t, "bob from the same address", f.loginFrom(ipA, "bob", "builder"), 200)
-		ev := f.events.Of(tollgate.EventLoginThrottled)
+		ev := f.events.Of(audit.LoginThrottled)
 		if len(ev) != 2 || ev[0].Reason != "username" || ev[0].Username != "alice" {
 			t.Errorf("throttled events = %+v, want 2 with reason username", ev)
 		}
 	})
 
 	t.Run("OWASP unknown usernames are throttled like known ones", func(t *testing.T) {
-		f := newFixture(t, "", func(c *tollgate.Config) { c.LoginThrottle = &tollgate.ThrottleConfig{MaxPerUsername: 3} })
+		f := newFixture(t, "", func(c *tollgate.Config) { c.Logins = tollgate.LoginLimits{FailuresPerUsername: 3} })
 		for range 3 {
 			wantStatus(t, "guess", f.loginFrom(ipA, "nobody", "x"), 400)
 		}
-		wantThrottled(t, f.loginFrom(ipA, "nobody", "x"), tollgate.DefaultThrottleWindow)
+		wantThrottled(t, f.loginFrom(ipA, "nobody", "x"), (15 * time.Minute))
 	})
 
 	t.Run("OWASP per-IP limit across usernames", func(t *testing.T) {
-		f := newFixture(t, "", func(c *tollgate.Config) { c.LoginThrottle = &tollgate.ThrottleConfig{MaxPerIP: 5} })
+		f := newFixture(t, "", func(c *tollgate.Config) { c.Logins = tollgate.LoginLimits{FailuresPerIP: 5} })
 		for i := range 5 {
 			wantStatus(t, "spray", f.loginFrom(ipA, fmt.Sprintf("user%d", i), "Password1"), 400)
 		}
 		before := f.hasher.Verifies()
-		wantThrottled(t, f.loginFrom(ipA, "carol", "admin-pass-123"), tollgate.DefaultThrottleWindow)
+		wantThrottled(t, f.loginFrom(ipA, "carol", "admin-pass-123"), (15 * time.Minute))
 		if got := f.hasher.Verifies(); got != before {
 			t.Errorf("throttled login ran %d hashes, want 0", got-before)
 		}
-		if ev := f.events.Of(tollgate.EventLoginThrottled); len(ev) != 1 || ev[0].Reason != "client_ip" {
+		if ev := f.events.Of(audit.LoginThrottled); len(ev) != 1 || ev[0].Reason != "client_ip" {
 			t.Errorf("throttled events = %+v, want one with reason client_ip", ev)
 		}
 		wantStatus(t, "carol from another address", f.loginFrom(ipB, "carol", "admin-pass-123"), 200)
 	})
 
 	t.Run("IPv6 addresses count per /64", func(t *testing.T) {
-		f := newFixture(t, "", func(c *tollgate.Config) { c.LoginThrottle = &tollgate.ThrottleConfig{MaxPerIP: 2} })
+		f := newFixture(t, "", func(c *tollgate.Config) { c.Logins = tollgate.LoginLimits{FailuresPerIP: 2} })
 		wantStatus(t, "1", f.loginFrom("[2001:db8:1:2::1]:4000", "u1", "x"), 400)
 		wantStatus(t, "2", f.loginFrom("[2001:db8:1:2:ffff::9]:4000", "u2", "x"), 400)
-		wantThrottled(t, f.loginFrom("[2001:db8:1:2:abcd::7]:4000", "bob", "builder"), tollgate.DefaultThrottleWindow)
+		wantThrottled(t, f.loginFrom("[2001:db8:1:2:abcd::7]:4000", "bob", "builder"), (15 * time.Minute))
 		wantStatus(t, "another /64", f.loginFrom("[2001:db8:1:3::1]:4000", "bob", "builder"), 200)
 	})
 
 	t.Run("a success clears the username's failures", func(t *testing.T) {
-		f := newFixture(t, "", func(c *tollgate.Config) { c.LoginThrottle = &tollgate.ThrottleConfig{MaxPerUsername: 3} })
+		f := newFixture(t, "", func(c *tollgate.Config) { c.Logins = tollgate.LoginLimits{FailuresPerUsername: 3} })
 		for range 2 {
 			wantStatus(t, "typo", f.loginFrom(ipA, "alice", "wonderlnad"), 400)
 		}
@@ -129,11 +131,11 @@ func TestLoginThrottle(t *testing.T) {
 		for range 3 {
 			wantStatus(t, "typo after success", f.loginFrom(ipA, "alice", "wonderlnad"), 400)
 		}
-		wantThrottled(t, f.loginFrom(ipA, "alice", "wonderland"), tollgate.DefaultThrottleWindow)
+		wantThrottled(t, f.loginFrom(ipA, "alice", "wonderland"), (15 * time.Minute))
 	})
 
 	t.Run("successes do not count against the IP", func(t *testing.T) {
-		f := newFixture(t, "", func(c *tollgate.Config) { c.LoginThrottle = &tollgate.ThrottleConfig{MaxPerIP: 2} })
+		f := newFixture(t, "", func(c *tollgate.Config) { c.Logins = tollgate.LoginLimits{FailuresPerIP: 2} })
 		for range 10 {
 			wantStatus(t, "login", f.loginFrom(ipA, "bob", "builder"), 200)
 		}
@@ -142,7 +144,7 @@ func TestLoginThrottle(t *testing.T) {
 	t.Run("the window ends and Retry-After says when", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			f := newFixture(t, "", func(c *tollgate.Config) {
-				c.LoginThrottle = &tollgate.ThrottleConfig{MaxPerUsername: 2, Window: 10 * time.Minute}
+				c.Logins = tollgate.LoginLimits{FailuresPerUsername: 2, Window: 10 * time.Minute}
 			})
 			wantStatus(t, "1", f.loginFrom(ipA, "alice", "x"), 400)
 			time.Sleep(4 * time.Minute)
@@ -162,8 +164,8 @@ func TestLoginThrottle(t *testing.T) {
 	t.Run("concurrent guesses cannot slip past the limit while hashes run", func(t *testing.T) {
 		gate := newGateHasher()
 		f := newGateFixture(t, gate, func(c *tollgate.Config) {
-			c.LoginThrottle = &tollgate.ThrottleConfig{MaxPerUsername: 5}
-			c.MaxConcurrentHashes = 50
+			c.Logins = tollgate.LoginLimits{FailuresPerUsername: 5}
+			c.Logins.ConcurrentHashes = 50
 		})
 		const n = 20
 		codes := make(chan int, n)
@@ -192,27 +194,27 @@ func TestLoginThrottle(t *testing.T) {
 
 	t.Run("table size bounded: the oldest window is evicted", func(t *testing.T) {
 		f := newFixture(t, "", func(c *tollgate.Config) {
-			c.LoginThrottle = &tollgate.ThrottleConfig{MaxPerUsername: 1, MaxEntries: 2}
+			c.Logins = tollgate.LoginLimits{FailuresPerUsername: 1, MaxEntries: 2}
 		})
 		wantStatus(t, "alice", f.loginFrom(ipA, "alice", "x"), 400)
-		wantThrottled(t, f.loginFrom(ipA, "alice", "x"), tollgate.DefaultThrottleWindow)
+		wantThrottled(t, f.loginFrom(ipA, "alice", "x"), (15 * time.Minute))
 		wantStatus(t, "u2", f.loginFrom(ipA, "u2", "x"), 400)
 		wantStatus(t, "u3", f.loginFrom(ipA, "u3", "x"), 400) // evicts alice
 		wantStatus(t, "alice forgotten", f.loginFrom(ipA, "alice", "wonderland"), 200)
 	})
 
 	t.Run("disabled", func(t *testing.T) {
-		f := newFixture(t, "", func(c *tollgate.Config) { c.LoginThrottle = &tollgate.ThrottleConfig{Disabled: true} })
+		f := newFixture(t, "", func(c *tollgate.Config) { c.Logins = tollgate.LoginLimits{DisableThrottle: true} })
 		for range 30 {
 			wantStatus(t, "guess", f.loginFrom(ipA, "alice", "x"), 400)
 		}
 	})
 
 	t.Run("bad configuration is refused", func(t *testing.T) {
-		for _, tc := range []tollgate.ThrottleConfig{{MaxPerIP: -1}, {Window: -time.Second}, {TrustedProxyHeader: "X Forwarded"}} {
-			cfg := tollgate.Config{Issuer: testIssuer, Audience: []string{testAudience}, SigningKey: testKey(t, "ES256"), LoginThrottle: &tc}
+		for _, tc := range []tollgate.LoginLimits{{FailuresPerIP: -1}, {Window: -time.Second}, {TrustedProxyHeader: "X Forwarded"}} {
+			cfg := tollgate.Config{Issuer: testIssuer, Audience: []string{testAudience}, SigningKey: testKey(t, "ES256"), Logins: tc, Users: memstore.NewUsers()}
 			if _, err := tollgate.New(cfg); err == nil {
-				t.Errorf("New(LoginThrottle: %+v) succeeded, want an error", tc)
+				t.Errorf("New(Logins: %+v) succeeded, want an error", tc)
 			}
 		}
 	})
@@ -223,15 +225,15 @@ func TestLoginThrottle(t *testing.T) {
 func TestLoginThrottleClientIP(t *testing.T) {
 	const proxy = "10.0.0.1:5555" // the reverse proxy's own address
 	t.Run("a client-sent X-Forwarded-For is ignored by default", func(t *testing.T) {
-		f := newFixture(t, "", func(c *tollgate.Config) { c.LoginThrottle = &tollgate.ThrottleConfig{MaxPerIP: 3} })
+		f := newFixture(t, "", func(c *tollgate.Config) { c.Logins = tollgate.LoginLimits{FailuresPerIP: 3} })
 		for i := range 3 {
 			wantStatus(t, "spray", f.loginFrom(proxy, "u", "x", "X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i)), 400)
 		}
-		wantThrottled(t, f.loginFrom(proxy, "bob", "builder", "X-Forwarded-For", "203.0.113.99"), tollgate.DefaultThrottleWindow)
+		wantThrottled(t, f.loginFrom(proxy, "bob", "builder", "X-Forwarded-For", "203.0.113.99"), (15 * time.Minute))
 	})
 	t.Run("trusted header: the right-most address counts, spoofed ones on the left do not", func(t *testing.T) {
 		f := newFixture(t, "", func(c *tollgate.Config) {
-			c.LoginThrottle = &tollgate.ThrottleConfig{MaxPerIP: 3, TrustedProxyHeader: "x-forwarded-for"}
+			c.Logins = tollgate.LoginLimits{FailuresPerIP: 3, TrustedProxyHeader: "x-forwarded-for"}
 		})
 		for i := range 3 {
 			// The attacker varies the part it controls; the proxy appends
@@ -239,9 +241,9 @@ func TestLoginThrottleClientIP(t *testing.T) {
 			xff := fmt.Sprintf("192.0.2.%d, 203.0.113.5", i)
 			wantStatus(t, "spray", f.loginFrom(proxy, fmt.Sprintf("u%d", i), "x", "X-Forwarded-For", xff), 400)
 		}
-		wantThrottled(t, f.loginFrom(proxy, "bob", "builder", "X-Forwarded-For", "198.18.0.1, 203.0.113.5"), tollgate.DefaultThrottleWindow)
+		wantThrottled(t, f.loginFrom(proxy, "bob", "builder", "X-Forwarded-For", "198.18.0.1, 203.0.113.5"), (15 * time.Minute))
 		// Several header lines: the last line's last element.
-		wantThrottled(t, f.loginFrom(proxy, "bob", "builder", "X-Forwarded-For", "198.18.0.1", "X-Forwarded-For", "203.0.113.5"), tollgate.DefaultThrottleWindow)
+		wantThrottled(t, f.loginFrom(proxy, "bob", "builder", "X-Forwarded-For", "198.18.0.1", "X-Forwarded-For", "203.0.113.5"), (15 * time.Minute))
 		wantStatus(t, "another client behind the proxy", f.loginFrom(proxy, "bob", "builder", "X-Forwarded-For", "203.0.113.6"), 200)
 		// No usable header: the connection's address.
 		wantStatus(t, "no header", f.loginFrom(proxy, "bob", "builder"), 200)
@@ -316,12 +318,12 @@ func TestHashConcurrencyBound(t *testing.T) {
 		{"known user", "bob"},
 		{"unknown user (the dummy hash goes through the same bound)", "nobody"},
 	} {
-		t.Run("no wait: "+tc.name, func(t *testing.T) {
+		t.Run("short wait: "+tc.name, func(t *testing.T) {
 			var logs bytes.Buffer
 			gate := newGateHasher()
 			f := newGateFixture(t, gate, func(c *tollgate.Config) {
-				c.MaxConcurrentHashes = 1
-				c.HashQueueWait = -1
+				c.Logins.ConcurrentHashes = 1
+				c.Logins.HashQueueWait = time.Millisecond
 				c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 			})
 			first := make(chan int)
@@ -342,7 +344,7 @@ func TestHashConcurrencyBound(t *testing.T) {
 			if gate.calls.Load() != before {
 				t.Error("the shed login ran a hash")
 			}
-			if ev := f.events.Of(tollgate.EventLoginThrottled); len(ev) != 1 || ev[0].Reason != "overloaded" {
+			if ev := f.events.Of(audit.LoginThrottled); len(ev) != 1 || ev[0].Reason != "overloaded" {
 				t.Errorf("events = %+v, want one login_throttled/overloaded", ev)
 			}
 			if logs.Len() != 0 {
@@ -363,8 +365,8 @@ func TestHashConcurrencyBound(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			gate := newGateHasher()
 			f := newGateFixture(t, gate, func(c *tollgate.Config) {
-				c.MaxConcurrentHashes = 1
-				c.HashQueueWait = 2 * time.Second
+				c.Logins.ConcurrentHashes = 1
+				c.Logins.HashQueueWait = 2 * time.Second
 			})
 			first := make(chan int, 1)
 			go func() { first <- f.loginFrom("198.51.100.1:1", "alice", "wonderland").Code }()
@@ -398,9 +400,9 @@ func TestHashConcurrencyBound(t *testing.T) {
 	})
 
 	t.Run("bad configuration is refused", func(t *testing.T) {
-		cfg := tollgate.Config{Issuer: testIssuer, Audience: []string{testAudience}, SigningKey: testKey(t, "ES256"), MaxConcurrentHashes: -1}
+		cfg := tollgate.Config{Issuer: testIssuer, Audience: []string{testAudience}, SigningKey: testKey(t, "ES256"), Users: memstore.NewUsers(), Logins: tollgate.LoginLimits{ConcurrentHashes: -1}}
 		if _, err := tollgate.New(cfg); err == nil {
-			t.Error("New(MaxConcurrentHashes: -1) succeeded, want an error")
+			t.Error("New(Logins.ConcurrentHashes: -1) succeeded, want an error")
 		}
 	})
 }

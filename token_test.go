@@ -69,7 +69,7 @@ func TestRFC9068_2_IssuedToken(t *testing.T) {
 			f := newFixture(t, alg, nil)
 			f.users.Put(tollgate.User{ID: "u-42", Username: "erin", PasswordHash: mustFastHash("pw"), Scopes: []string{"me", "items:read"}})
 			tj := f.login(t, "alice", "wonderland", "items:read", "me")
-			if tj.TokenType != "Bearer" || tj.ExpiresIn != int64(tollgate.DefaultAccessTTL/time.Second) {
+			if tj.TokenType != "Bearer" || tj.ExpiresIn != int64((15*time.Minute)/time.Second) {
 				t.Errorf("token_type, expires_in = %q, %d", tj.TokenType, tj.ExpiresIn)
 			}
 			h, c := splitJWT(t, tj.AccessToken)
@@ -93,8 +93,8 @@ func TestRFC9068_2_IssuedToken(t *testing.T) {
 			}
 			exp, _ := c["exp"].(json.Number).Int64()
 			iat, _ := c["iat"].(json.Number).Int64()
-			if exp-iat != int64(tollgate.DefaultAccessTTL/time.Second) {
-				t.Errorf("exp - iat = %d, want %d", exp-iat, int64(tollgate.DefaultAccessTTL/time.Second))
+			if exp-iat != int64((15*time.Minute)/time.Second) {
+				t.Errorf("exp - iat = %d, want %d", exp-iat, int64((15*time.Minute)/time.Second))
 			}
 			if jti, _ := c["jti"].(string); len(jti) < 16 {
 				t.Errorf("jti = %q", jti)
@@ -170,7 +170,7 @@ func TestRFC7519_4_1_4_Expiry(t *testing.T) {
 		leeway     time.Duration // Config.Leeway
 		wantExpiry time.Duration // from issue to the first rejected second
 	}{
-		{"default TTL and leeway", 0, 0, tollgate.DefaultAccessTTL + tollgate.DefaultLeeway},
+		{"default TTL and leeway", 0, 0, (15 * time.Minute) + (30 * time.Second)},
 		{"one minute, two minutes leeway", time.Minute, 2 * time.Minute, 3 * time.Minute},
 		{"no leeway", time.Minute, -1, time.Minute},
 		{"five minutes leeway (the maximum)", time.Hour, 5 * time.Minute, time.Hour + 5*time.Minute},
@@ -204,7 +204,7 @@ func TestRFC7519_4_1_Leeway(t *testing.T) {
 	testRawKeys(t)
 	synctest.Test(t, func(t *testing.T) {
 		f := newFixture(t, "", nil)
-		lw := tollgate.DefaultLeeway
+		lw := (30 * time.Second)
 		at := func(d time.Duration) int64 { return time.Now().Add(d).Unix() }
 		time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
 		tests := []struct {
@@ -308,7 +308,7 @@ func TestKeyRotation(t *testing.T) {
 
 		// Once the last token of the old key has expired, nothing it signed
 		// works, with or without the key in the ring.
-		time.Sleep(tollgate.DefaultAccessTTL + tollgate.DefaultLeeway)
+		time.Sleep((15 * time.Minute) + (30 * time.Second))
 		checkInvalidToken(t, during.get("/items", "Bearer "+oldTok), descExpired)
 		checkInvalidToken(t, after.get("/items", "Bearer "+oldTok), "")
 	})

@@ -169,12 +169,12 @@ var OK = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 // cache of verified tokens on or off.
 func (s *Suite) Tollgate(cache bool) (http.Handler, error) {
 	a, err := tollgate.New(tollgate.Config{
-		Issuer:            Issuer,
-		Audience:          []string{Audience},
-		VerificationKeys:  []*tollgate.Key{s.Key.Public()},
-		Scopes:            map[string]string{"me": "", "items:read": "", "items:write": ""},
-		Leeway:            Leeway,
-		DisableTokenCache: !cache,
+		Issuer:           Issuer,
+		Audience:         []string{Audience},
+		VerificationKeys: []*tollgate.Key{s.Key.Public()},
+		Scopes:           map[string]string{"me": "", "items:read": "", "items:write": ""},
+		Leeway:           Leeway,
+		Cache:            tollgate.TokenCache{Disabled: !cache},
 	})
 	if err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tollgate-go/tollgate"
+	"github.com/tollgate-go/tollgate/audit"
 )
 
 // Limits of POST /items.
@@ -234,12 +235,12 @@ func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
 
 // auditLog returns the Config.OnEvent hook: tollgate's audit events
 // (logins, refresh rotation and reuse, revocations, denied requests) as
-// log records, by tollgate.SlogEvents. The event's subject also goes to
+// log records, by audit.Slog. The event's subject also goes to
 // the request log, which otherwise knows it only for requests that
 // passed RequireScopes: a login, a refresh, a 403.
-func auditLog(logger *slog.Logger) func(context.Context, tollgate.Event) {
-	write := tollgate.SlogEvents(logger)
-	return func(ctx context.Context, e tollgate.Event) {
+func auditLog(logger *slog.Logger) func(context.Context, audit.Event) {
+	write := audit.Slog(logger)
+	return func(ctx context.Context, e audit.Event) {
 		if info, ok := ctx.Value(requestInfoKey{}).(*requestInfo); ok && e.Subject != "" {
 			info.subject = e.Subject
 		}

@@ -60,8 +60,12 @@ const defaultAddr = "127.0.0.1:8000"
 // SIGINT or SIGTERM.
 const shutdownGrace = 10 * time.Second
 
+// minSecretBytes is the shortest TOLLGATE_SECRET: 256 bits, the HS256
+// minimum of tollgate.NewKey (RFC 8725 §3.5).
+const minSecretBytes = 32
+
 // algorithms are the values -alg accepts.
-var algorithms = []string{tollgate.HS256, tollgate.RS256, tollgate.ES256, tollgate.EdDSA}
+var algorithms = []string{"HS256", "RS256", "ES256", "EdDSA"}
 
 // scopes is the scope registry of the service.
 var scopes = map[string]string{
@@ -101,7 +105,7 @@ type options struct {
 
 	bcryptCost int // of the demo users' hashes and of tollgate's dummy hash
 
-	// hasher, if set, replaces tollgate.Bcrypt{Cost: bcryptCost}: tests
+	// hasher, if set, replaces tollgate.Bcrypt(bcryptCost): tests
 	// plug in a fast one (bcrypt under the race detector is very slow).
 	hasher tollgate.PasswordHasher
 }
@@ -129,12 +133,12 @@ Flags:
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&o.addr, "addr", defaultAddr, "listen `address`")
-	fs.StringVar(&o.alg, "alg", tollgate.ES256, "signing `algorithm`: "+strings.Join(algorithms, ", ")+
+	fs.StringVar(&o.alg, "alg", "ES256", "signing `algorithm`: "+strings.Join(algorithms, ", ")+
 		"\n(with -key it must match the key, and defaults to the key's)")
 	fs.StringVar(&o.keyFile, "key", "", "load the signing key from a PEM or JWK `file`\n(default: a key generated at start; tokens die with the process)")
-	fs.DurationVar(&o.accessTTL, "access-ttl", tollgate.DefaultAccessTTL, "access token `lifetime`")
+	fs.DurationVar(&o.accessTTL, "access-ttl", 15*time.Minute, "access token `lifetime`")
 	fs.DurationVar(&o.refreshTTL, "refresh-ttl", 720*time.Hour, "refresh token `lifetime`")
-	fs.IntVar(&o.bcryptCost, "bcrypt-cost", tollgate.DefaultBcryptCost, "bcrypt `cost` of the demo users' password hashes (10 to 31; each step doubles the time of a login)")
+	fs.IntVar(&o.bcryptCost, "bcrypt-cost", 12, "bcrypt `cost` of the demo users' password hashes (10 to 31; each step doubles the time of a login)")
 	fs.StringVar(&o.issuer, "issuer", "", "the `URL` in the tokens' \"iss\" claim (default \"http://\" + the listen address)")
 	fs.StringVar(&o.audience, "audience", "", "the tokens' \"aud\" `claim` (default the issuer)")
 	if err := fs.Parse(args); err != nil {
@@ -154,17 +158,17 @@ Flags:
 		return o, errors.New("-access-ttl and -refresh-ttl must be positive")
 	}
 	o.secret = getenv("TOLLGATE_SECRET")
-	if o.usesSecret() && len(o.secret) < tollgate.MinHMACKeyBytes {
+	if o.usesSecret() && len(o.secret) < minSecretBytes {
 		// Never echo the secret, not even in an error.
 		return o, fmt.Errorf("TOLLGATE_SECRET is %d bytes long; HS256 needs at least %d (try: openssl rand -base64 32)",
-			len(o.secret), tollgate.MinHMACKeyBytes)
+			len(o.secret), minSecretBytes)
 	}
 	return o, nil
 }
 
 // usesSecret reports whether TOLLGATE_SECRET is the signing key.
 func (o *options) usesSecret() bool {
-	return o.secret != "" && o.keyFile == "" && o.alg == tollgate.HS256
+	return o.secret != "" && o.keyFile == "" && o.alg == "HS256"
 }
 
 // main runs the server until SIGINT or SIGTERM.
@@ -209,7 +213,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      20 * time.Second, // a login waits for bcrypt
 		IdleTimeout:       60 * time.Second,
-		MaxHeaderBytes:    16 << 10, // room for a tollgate.MaxTokenBytes token
+		MaxHeaderBytes:    16 << 10, // room for an 8 KiB token, the most tollgate verifies
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
@@ -280,7 +284,7 @@ func newServer(o options, logger *slog.Logger) (http.Handler, error) {
 	// and while New hashes its own dummy password.
 	hasher := o.hasher
 	if hasher == nil {
-		hasher = tollgate.Bcrypt{Cost: o.bcryptCost}
+		hasher = tollgate.Bcrypt(o.bcryptCost)
 	}
 	users := memstore.NewUsers()
 	var wg sync.WaitGroup
@@ -360,7 +364,7 @@ func signingKey(o options, logger *slog.Logger) (*tollgate.Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.alg == tollgate.HS256 {
+	if o.alg == "HS256" {
 		logger.Warn("WARNING: TOLLGATE_SECRET is not set: signing with a random HS256 secret generated at start; " +
 			"every token dies when this process exits")
 	} else {

@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/tollgate-go/tollgate"
 )
 
 // TestEndToEnd drives every route of the example, for each signing
@@ -37,9 +35,9 @@ func testEndToEnd(t *testing.T, s *testServer, alg string) {
 			r := s.form("/token", url.Values{"grant_type": {"password"}, "username": {u.name}, "password": {u.password}})
 			tr := s.tokens(r)
 			if tr.TokenType != "Bearer" || tr.ExpiresIn != 900 || tr.Scope != strings.Join(u.scopes, " ") ||
-				tr.AccessToken == "" || !strings.HasPrefix(tr.RefreshToken, tollgate.RefreshTokenPrefix) {
+				tr.AccessToken == "" || !strings.HasPrefix(tr.RefreshToken, "tgr_") {
 				t.Errorf("login %s: token_type %q, expires_in %d, scope %q, refresh prefix ok %v; want Bearer, 900, %q, true",
-					u.name, tr.TokenType, tr.ExpiresIn, tr.Scope, strings.HasPrefix(tr.RefreshToken, tollgate.RefreshTokenPrefix), strings.Join(u.scopes, " "))
+					u.name, tr.TokenType, tr.ExpiresIn, tr.Scope, strings.HasPrefix(tr.RefreshToken, "tgr_"), strings.Join(u.scopes, " "))
 			}
 			if cc, pragma := r.header.Get("Cache-Control"), r.header.Get("Pragma"); cc != "no-store" || pragma != "no-cache" {
 				t.Errorf("login %s: Cache-Control %q, Pragma %q; want no-store, no-cache", u.name, cc, pragma)
@@ -77,7 +75,7 @@ func testEndToEnd(t *testing.T, s *testServer, alg string) {
 		if hdr["alg"] != alg || hdr["typ"] != "at+jwt" || hdr["kid"] == "" {
 			t.Errorf("JOSE header = %v, want alg %s, typ at+jwt, a kid", hdr, alg)
 		}
-		want := map[string]any{"iss": s.issuer, "sub": "alice", "scope": "me items:read items:write", "client_id": tollgate.DefaultClientID}
+		want := map[string]any{"iss": s.issuer, "sub": "alice", "scope": "me items:read items:write", "client_id": "tollgate"}
 		for k, v := range want {
 			if claims[k] != v {
 				t.Errorf("claim %s = %v, want %v", k, claims[k], v)
@@ -86,7 +84,7 @@ func testEndToEnd(t *testing.T, s *testServer, alg string) {
 		if aud := claims["aud"]; aud != s.issuer && !reflect.DeepEqual(aud, []any{s.issuer}) {
 			t.Errorf("claim aud = %v, want %s", aud, s.issuer)
 		}
-		if alg == tollgate.HS256 {
+		if alg == "HS256" {
 			if len(set.Keys) != 0 {
 				t.Errorf("JWKS publishes %d keys for HS256; the secret must stay secret", len(set.Keys))
 			}

@@ -23,8 +23,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/tollgate-go/tollgate"
 )
 
 // TestRequestLog: each request is logged with method, path, status and
@@ -65,7 +63,7 @@ func TestRequestLog(t *testing.T) {
 		"a refresh token":           tr.RefreshToken,
 		"a rotated refresh token":   refreshed.RefreshToken,
 		"carol's refresh token":     carol.RefreshToken,
-		"a refresh token's secret":  strings.TrimPrefix(tr.RefreshToken, tollgate.RefreshTokenPrefix),
+		"a refresh token's secret":  strings.TrimPrefix(tr.RefreshToken, "tgr_"),
 		"an access token signature": tr.AccessToken[strings.LastIndex(tr.AccessToken, ".")+1:],
 	}
 	for what, secret := range secrets {
