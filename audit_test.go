@@ -230,3 +230,76 @@ func TestSlogEventsRespectsLevel(t *testing.T) {
 		t.Errorf("no-token requests logged at Info: %s", out)
 	}
 }
+
+// TestRejectedTokenCause shows the operator's view of a rejected token:
+// each cause reaches the audit event as a typed reason, and the debug log
+// as the same reason, while the client's answer stays RFC 6750 §3.1's
+// (401 invalid_token, one description for every forgery). The classic
+// two-service mistake, issuer or audience disagreeing, is no longer
+// silent.
+func TestRejectedTokenCause(t *testing.T) {
+	var logs bytes.Buffer
+	f := newFixture(t, "ES256", func(c *tollgate.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	now := time.Now()
+	hj, _ := json.Marshal(f.goodHeader())
+	notJSON := b64(hj) + "." + b64([]byte("not-json"))
+	notJSON += "." + b64(signRaw(t, "ES256", rawKeyFor(t, "ES256"), []byte(notJSON)))
+	tests := []struct {
+		name   string
+		token  string
+		reason audit.Reason
+		desc   string
+	}{
+		{"bad signature", f.forgeGood(t, nil)[:len(f.forgeGood(t, nil))-4] + "AAAA", audit.BadSignature, descInvalidToken},
+		{"unknown kid", f.forgeGood(t, func(h, c map[string]any) { h["kid"] = "no-such-key" }), audit.UnknownKey, descInvalidToken},
+		{"wrong iss", f.forgeGood(t, func(h, c map[string]any) { c["iss"] = "https://other.test" }), audit.WrongIssuer, descInvalidToken},
+		{"wrong aud", f.forgeGood(t, func(h, c map[string]any) { c["aud"] = "https://other-api.test" }), audit.WrongAudience, descInvalidToken},
+		{"expired", f.forgeGood(t, func(h, c map[string]any) { c["exp"] = now.Add(-time.Hour).Unix() }), audit.Expired, descExpired},
+		{"not yet valid", f.forgeGood(t, func(h, c map[string]any) { c["nbf"] = now.Add(time.Hour).Unix() }), audit.NotYetValid, descInvalidToken},
+		{"wrong typ", f.forgeGood(t, func(h, c map[string]any) { h["typ"] = "JWT" }), audit.WrongType, descInvalidToken},
+		{"wrong alg", f.forgeGood(t, func(h, c map[string]any) { h["alg"] = "ES384" }), audit.WrongAlgorithm, descInvalidToken},
+		{"key in the header", f.forgeGood(t, func(h, c map[string]any) { h["jwk"] = map[string]any{"kty": "oct"} }), audit.UnsupportedHeader, descInvalidToken},
+		{"no sub", f.forgeGood(t, func(h, c map[string]any) { delete(c, "sub") }), audit.NoSubject, descInvalidToken},
+		{"no exp", f.forgeGood(t, func(h, c map[string]any) { delete(c, "exp") }), audit.NoExpiry, descInvalidToken},
+		{"malformed: two segments", "abc.def", audit.Malformed, descInvalidToken},
+		{"malformed: claims not JSON", notJSON, audit.Malformed, descInvalidToken},
+		{"malformed: scope claim", f.forgeGood(t, func(h, c map[string]any) { c["scope"] = "two  spaces" }), audit.Malformed, descInvalidToken},
+		{"too large", strings.Repeat("a", 9000), audit.TooLarge, descTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			logs.Reset()
+			n := len(f.events.Of(audit.AccessDenied))
+			rec := f.get("/items", "Bearer "+tt.token)
+			checkInvalidToken(t, rec, tt.desc)
+			if strings.Contains(rec.Body.String()+rec.Header().Get("WWW-Authenticate"), string(tt.reason)) {
+				t.Errorf("the client's answer names the cause %q: %s %s", tt.reason, rec.Header().Get("WWW-Authenticate"), rec.Body)
+			}
+			ev := f.events.Of(audit.AccessDenied)
+			if len(ev) != n+1 || ev[n].Reason != tt.reason {
+				t.Fatalf("events %+v, want one access_denied with reason %q", ev[n:], tt.reason)
+			}
+			line := logs.String()
+			if !strings.Contains(line, "level=DEBUG") || !strings.Contains(line, "reason="+string(tt.reason)) {
+				t.Errorf("debug log %q, want the reason %q", line, tt.reason)
+			}
+			if strings.Contains(line, tt.token[:min(len(tt.token), 40)]) {
+				t.Errorf("the debug log holds the token: %q", line)
+			}
+		})
+	}
+
+	t.Run("nothing logged above debug", func(t *testing.T) {
+		var quiet bytes.Buffer
+		g := newFixture(t, "", func(c *tollgate.Config) {
+			c.Logger = slog.New(slog.NewTextHandler(&quiet, nil)) // Info
+			c.OnEvent = nil
+		})
+		g.get("/items", "Bearer "+g.forgeGood(t, func(h, c map[string]any) { c["iss"] = "https://other.test" }))
+		if quiet.Len() != 0 {
+			t.Errorf("a rejected token was logged at info level: %q", quiet.String())
+		}
+	})
+}

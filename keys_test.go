@@ -5,6 +5,7 @@ package tollgate_test
 // JWKS, and the configuration errors of New.
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -21,8 +22,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tollgate-go/tollgate"
+	"github.com/tollgate-go/tollgate/memstore"
 )
 
 // rsa1024 is generated once: small RSA keys must be refused.
@@ -533,6 +536,18 @@ func TestNewConfigErrors(t *testing.T) {
 		{"bad scope name", base(func(c *tollgate.Config) { c.Scopes = map[string]string{"a b": ""} }), "scope"},
 		{"leeway too long", base(func(c *tollgate.Config) { c.Leeway = 6 * 60 * 1e9 }), "Leeway"},
 		{"LoadUser without Users", base(func(c *tollgate.Config) { c.LoadUser = true }), "LoadUser"},
+		{"RefreshTTL without a refresh store", base(func(c *tollgate.Config) { c.Users = memstore.NewUsers(); c.RefreshTTL = time.Hour }), "Config.Refresh"},
+		{"RefreshGracePeriod without a refresh store", base(func(c *tollgate.Config) { c.Users = memstore.NewUsers(); c.RefreshGracePeriod = time.Second }), "Config.Refresh"},
+		{"Refresh without Users", base(func(c *tollgate.Config) { c.Refresh = memstore.NewRefreshStore() }), "Users"},
+		{"Claims on a verifier", tollgate.Config{Issuer: testIssuer, Audience: []string{testAudience}, VerificationKeys: []*tollgate.Key{es.Public()},
+			Claims: func(context.Context, *tollgate.User) (map[string]any, error) { return nil, nil }}, "Claims"},
+		{"Logins on a verifier", tollgate.Config{Issuer: testIssuer, Audience: []string{testAudience}, VerificationKeys: []*tollgate.Key{es.Public()},
+			Logins: tollgate.LoginLimits{FailuresPerIP: 5}}, "Logins"},
+		{"negative cache bound", base(func(c *tollgate.Config) { c.Cache.MaxEntries = -1 }), "Cache"},
+		{"bad cookie name", base(func(c *tollgate.Config) { c.Tokens.Cookie = "a b" }), "Cookie"},
+		{"user with an unregistered scope", base(func(c *tollgate.Config) {
+			c.Users = memstore.NewUsers(tollgate.User{Username: "erin", Scopes: []string{"me", "reports:read"}})
+		}), `"reports:read"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -550,6 +565,37 @@ func TestNewConfigErrors(t *testing.T) {
 				t.Errorf("New error %q does not mention %q", err, tt.wantErr)
 			}
 		})
+	}
+
+	// Issuer rules of RFC 8414 §2, which the metadata of issue 9 publishes.
+	for _, tc := range []struct {
+		issuer string
+		ok     bool
+	}{
+		{"https://as.example.com", true},
+		{"https://as.example.com/tenant/a", true},
+		{"http://localhost:8000", true},
+		{"http://127.0.0.1:8000", true},
+		{"http://[::1]:8000", true},
+		{"http://as.example.com", false}, // http off loopback
+		{"http://192.168.1.10:8000", false},
+		{"as.example.com", false}, // not absolute
+		{"tollgate", false},
+		{"/issuer", false},
+		{"https://", false},
+		{"https://as.example.com?tenant=a", false}, // query
+		{"https://as.example.com#frag", false},     // fragment
+		{"https://user@as.example.com", false},     // user info
+		{"ftp://as.example.com", false},
+		{"urn:example:issuer", false},
+	} {
+		_, err := tollgate.New(tollgate.Config{Issuer: tc.issuer, Audience: []string{testAudience}, VerificationKeys: []*tollgate.Key{es.Public()}})
+		if (err == nil) != tc.ok {
+			t.Errorf("New(Issuer: %q) = %v, want ok %v", tc.issuer, err, tc.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "Issuer") {
+			t.Errorf("New(Issuer: %q) error %q does not name Config.Issuer", tc.issuer, err)
+		}
 	}
 
 	// All errors are reported at once.
