@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -631,5 +632,77 @@ func TestParseKeySetRefusesSecrets(t *testing.T) {
 	}
 	if _, err := tollgate.New(tollgate.Config{Issuer: testIssuer, Audience: []string{testAudience}, SigningKey: ks[0]}); err == nil {
 		t.Errorf("a key from a JWK Set can sign: %v", ks[0])
+	}
+}
+
+// TestParseKeyOpenSSL parses what the usual OpenSSL commands write (see
+// testdata/keys/README.md), the leading EC PARAMETERS block of
+// openssl ecparam -genkey included, and signs and verifies a token with
+// each private key.
+func TestParseKeyOpenSSL(t *testing.T) {
+	tests := []struct {
+		file, alg string
+		private   bool
+	}{
+		{"ecparam-p256.pem", "ES256", true},
+		{"ecparam-p384.pem", "ES384", true},
+		{"genpkey-p256.pem", "ES256", true},
+		{"genpkey-ed25519.pem", "EdDSA", true},
+		{"genpkey-rsa.pem", "RS256", true},
+		{"genrsa-traditional.pem", "RS256", true},
+		{"genpkey-p256.pub.pem", "ES256", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			k, err := tollgate.LoadKeyFile(filepath.Join("testdata", "keys", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k.Algorithm() != tt.alg {
+				t.Errorf("alg %s, want %s", k.Algorithm(), tt.alg)
+			}
+			if !tt.private {
+				if k.Public() != k {
+					t.Error("a public key is not its own public half")
+				}
+				return
+			}
+			a, err := tollgate.New(tollgate.Config{Issuer: testIssuer, Audience: []string{testAudience}, SigningKey: k, Scopes: testScopes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok, err := a.Issue(httptest.NewRequest("POST", "/login", nil), &tollgate.User{Username: "alice", Scopes: []string{"me"}}, "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := httptest.NewRequest("GET", "/", nil)
+			req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+			if p, err := a.Authenticate(req); err != nil || p.Subject != "alice" {
+				t.Errorf("Authenticate = %v, %v", p, err)
+			}
+		})
+	}
+	// The same SEC 1 key without its EC PARAMETERS block is the same key.
+	data, err := os.ReadFile(filepath.Join("testdata", "keys", "ecparam-p256.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	withParams, _ := tollgate.ParseKey(data)
+	_, rest := pem.Decode(data)
+	withoutParams, err := tollgate.ParseKey(rest)
+	if err != nil || withParams.ID() != withoutParams.ID() {
+		t.Errorf("without EC PARAMETERS: %v, %v; want the same key", withoutParams, err)
+	}
+
+	for name, data := range map[string][]byte{
+		"encrypted": must(os.ReadFile(filepath.Join("testdata", "keys", "encrypted.pem"))),
+		"two keys": append(must(os.ReadFile(filepath.Join("testdata", "keys", "genpkey-p256.pem"))),
+			must(os.ReadFile(filepath.Join("testdata", "keys", "genpkey-rsa.pem")))...),
+		"parameters only": pem.EncodeToMemory(&pem.Block{Type: "EC PARAMETERS", Bytes: []byte{6, 8, 42, 134, 72, 206, 61, 3, 1, 7}}),
+		"certificate":     pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte{1}}),
+	} {
+		if k, err := tollgate.ParseKey(data); err == nil {
+			t.Errorf("ParseKey(%s) = %v, want an error", name, k)
+		}
 	}
 }
