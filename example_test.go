@@ -1,10 +1,12 @@
 package tollgate_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -181,4 +183,83 @@ func Example_problemDetails() {
 	// Output:
 	// 401 application/problem+json
 	// {"detail":"The access token is invalid","status":401,"type":"https://errors.example.com/invalid_token"}
+}
+
+// A login endpoint of the service's own (here: a login with another
+// provider, already verified) issues tollgate's tokens through Issue: the
+// same rules, events and answer as the password grant of TokenHandler.
+func ExampleAuthenticator_Issue() {
+	auth := newExampleAuth()
+
+	callback := func(w http.ResponseWriter, r *http.Request) {
+		// ... the provider's code exchanged, its user mapped to ours:
+		user := &tollgate.User{Username: "alice", Scopes: []string{"me", "items:read"}}
+		tok, err := auth.Issue(r, user, "", []string{"me"})
+		var e *tollgate.Error
+		switch {
+		case errors.As(err, &e):
+			http.Error(w, e.Description, e.Status)
+			return
+		case err != nil:
+			http.Error(w, "server error", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store") // RFC 6749 §5.1
+		json.NewEncoder(w).Encode(tok)
+	}
+
+	rec := httptest.NewRecorder()
+	callback(rec, httptest.NewRequest("GET", "/login/callback?code=...", nil))
+	var tok tollgate.Token
+	json.Unmarshal(rec.Body.Bytes(), &tok)
+	fmt.Println(rec.Code, tok.TokenType, tok.ExpiresIn, tok.Scope, strings.HasPrefix(tok.RefreshToken, "tgr_"))
+	// Output:
+	// 200 Bearer 900 me true
+}
+
+// Claims of the service's own: Config.Claims puts profile fields into
+// every token (given the user, with its Profile, as the store returned
+// it), and a handler decodes them into a struct of its own.
+func ExamplePrincipal_DecodeClaims() {
+	key, _ := tollgate.GenerateKey("EdDSA")
+	auth, err := tollgate.New(tollgate.Config{
+		Issuer:     "https://api.example.com",
+		Audience:   []string{"https://api.example.com"},
+		SigningKey: key,
+		Scopes:     map[string]string{"me": "Read your own profile"},
+		Claims: func(ctx context.Context, u *tollgate.User) (map[string]any, error) {
+			return map[string]any{"full_name": u.Profile["full_name"], "email": u.Profile["email"]}, nil
+		},
+		Logger: slog.New(slog.DiscardHandler), // no warning about the generated key
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	me := auth.RequireScopes("me")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var claims struct {
+			FullName string `json:"full_name"`
+			Email    string `json:"email"`
+		}
+		p, _ := tollgate.FromContext(r.Context())
+		if err := p.DecodeClaims(&claims); err != nil {
+			http.Error(w, "bad claims", http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintf(w, "%s <%s>", claims.FullName, claims.Email)
+	}))
+
+	alice := &tollgate.User{Username: "alice", Scopes: []string{"me"},
+		Profile: map[string]any{"full_name": "Alice Liddell", "email": "alice@example.com"}}
+	tok, err := auth.Issue(httptest.NewRequest("POST", "/login", nil), alice, "", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	req := httptest.NewRequest("GET", "/users/me", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	rec := httptest.NewRecorder()
+	me.ServeHTTP(rec, req)
+	fmt.Println(rec.Body.String())
+	// Output:
+	// Alice Liddell <alice@example.com>
 }
