@@ -142,6 +142,7 @@ func Bcrypt(cost int) PasswordHasher {
 // bcryptHasher is the hasher Bcrypt returns.
 type bcryptHasher struct{ cost int }
 
+// Hash returns the bcrypt hash of password at b's cost.
 func (b bcryptHasher) Hash(password string) ([]byte, error) {
 	if b.cost < 10 || b.cost > bcrypt.MaxCost {
 		return nil, fmt.Errorf("tollgate: bcrypt cost %d outside [10, %d]", b.cost, bcrypt.MaxCost)
@@ -155,6 +156,8 @@ func (b bcryptHasher) Hash(password string) ([]byte, error) {
 	return bcrypt.GenerateFromPassword([]byte(password), b.cost)
 }
 
+// Verify reports whether password matches hash; over 72 bytes it never
+// does.
 func (b bcryptHasher) Verify(hash []byte, password string) (bool, error) {
 	if len(password) > maxPasswordBytes {
 		return false, nil
@@ -169,6 +172,7 @@ func (b bcryptHasher) Verify(hash []byte, password string) (bool, error) {
 	return false, err
 }
 
+// NeedsRehash reports whether hash has a lower cost than b's.
 func (b bcryptHasher) NeedsRehash(hash []byte) bool {
 	c, err := bcrypt.Cost(hash)
 	return err == nil && c < b.cost

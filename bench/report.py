@@ -360,12 +360,12 @@ def main():
           "into an interface: one allocation per token).")
     w("- **Goal 4.** The login throttle stays on (the default): the logins succeed, and a success is not counted "
       "against the user or the IP. The benchmark's user hash and tollgate's `Bcrypt` hasher are cost 10; "
-      "`MaxConcurrentHashes` is the default, 2×GOMAXPROCS, so the parallel logins never wait for a slot.")
+      "`Config.Logins.ConcurrentHashes` is the default, 2×GOMAXPROCS, so the parallel logins never wait for a slot.")
     w("- **Goal 5.** The key ring resolves a key by the token's header segment (a map), so the number of keys "
       "does not enter. The RefreshStore figure is one rotation on `memstore.RefreshStore` directly (no HTTP), "
       "each iteration spending a different family's token in a random order over the whole store; the bytes per "
       "token include the record, its scopes, both map entries, the family (one per token here, as after a login) "
-      "and two expiry-heap entries. Token size: tokens past `MaxTokenBytes` (8 KB, about 400 such claims) are "
+      "and two expiry-heap entries. Token size: tokens past the 8 KB verification bound (, about 400 such claims) are "
       "refused by `RequireScopes` before any decoding, so the 1 000-claim figure calls the verify path directly.")
     if rps.get("healthz") and rps.get("me"):
         wl = [float(l.split("load")[1].split()[0]) for l in open(os.path.join(R, "load.txt")) if l.startswith("wrk round")]
