@@ -365,7 +365,7 @@ def main():
       "does not enter. The RefreshStore figure is one rotation on `memstore.RefreshStore` directly (no HTTP), "
       "each iteration spending a different family's token in a random order over the whole store; the bytes per "
       "token include the record, its scopes, both map entries, the family (one per token here, as after a login) "
-      "and two expiry-heap entries. Token size: tokens past the 8 KB verification bound (, about 400 such claims) are "
+      "and two expiry-heap entries. Token size: tokens past the 8 KB verification bound (about 400 such claims) are "
       "refused by `RequireScopes` before any decoding, so the 1 000-claim figure calls the verify path directly.")
     if rps.get("healthz") and rps.get("me"):
         wl = [float(l.split("load")[1].split()[0]) for l in open(os.path.join(R, "load.txt")) if l.startswith("wrk round")]
