@@ -107,24 +107,10 @@ else
 fi
 
 echo "== callgrind instruction counts"
-: > "$OUT/callgrind.txt"
 if command -v valgrind > /dev/null; then
-	for alg in HS256 RS256 ES256 EdDSA; do
-		for n in "$N1" "$N2"; do
-			# rdtscp and async preemption signals are beyond valgrind; no GC,
-			# one P: the count is deterministic.
-			GODEBUG=cpu.rdtscp=off,asyncpreemptoff=1 GOGC=off GOMAXPROCS=1 \
-				valgrind --tool=callgrind --callgrind-out-file="$OUT/cg.$alg.$n.out" \
-				--toggle-collect='*bench.measure*' \
-				"$OUT/bench.test" -test.run '^$' -test.bench "BenchmarkVerify/(floor|$alg)\$" -test.benchtime "${n}x" \
-				> "$OUT/cg.$alg.$n.log" 2>&1
-			callgrind_annotate --inclusive=yes --threshold=100 "$OUT/cg.$alg.$n.out" 2>/dev/null |
-				grep -E 'bench\.measure[A-Za-z0-9]+ \[' | sed "s/^/$alg $n /" >> "$OUT/callgrind.txt"
-			rm -f "$OUT/cg.$alg.$n.out"
-		done
-	done
+	N1="$N1" N2="$N2" BENCH_TEST="$OUT/bench.test" RAW="$OUT/callgrind.txt" ./instructions.sh
 else
-	echo "valgrind not found: no instruction counts" | tee -a "$OUT/callgrind.txt"
+	echo "valgrind not found: no instruction counts" | tee "$OUT/callgrind.txt"
 fi
 
 echo "== CPU profiles of the first-sight path and of the stdlib-only middleware (HS256, ES256)"
