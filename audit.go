@@ -31,6 +31,9 @@ type rejection struct {
 
 func (r *rejection) Error() string { return "tollgate: " + r.msg }
 
+// AuditReason makes the reason available to audit.ReasonOf.
+func (r *rejection) AuditReason() audit.Reason { return r.reason }
+
 // reasonOf returns the reason of a rejected protected request.
 func reasonOf(e *Error) audit.Reason {
 	var rej *rejection

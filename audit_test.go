@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -302,4 +304,23 @@ func TestRejectedTokenCause(t *testing.T) {
 			t.Errorf("a rejected token was logged at info level: %q", quiet.String())
 		}
 	})
+}
+
+// TestAuthenticateReportsAndNamesTheCause: a caller of Authenticate
+// outside a handler chain (a WebSocket upgrade) gets the same report as
+// RequireScopes gives, and audit.ReasonOf names the cause of the error.
+func TestAuthenticateReportsAndNamesTheCause(t *testing.T) {
+	f := newFixture(t, "", nil)
+	req := httptest.NewRequest("GET", "/ws", nil)
+	req.Header.Set("Authorization", "Bearer "+f.forgeGood(t, func(h, c map[string]any) { c["aud"] = "https://elsewhere.test" }))
+	p, err := f.auth.Authenticate(req)
+	if p != nil || audit.ReasonOf(err) != audit.WrongAudience {
+		t.Fatalf("Authenticate = %v, %v (reason %q); want wrong_audience", p, err, audit.ReasonOf(err))
+	}
+	if ev := f.events.Of(audit.AccessDenied); len(ev) != 1 || ev[0].Reason != audit.WrongAudience {
+		t.Errorf("events %+v, want one access_denied wrong_audience", ev)
+	}
+	if audit.ReasonOf(errors.New("other")) != "" || audit.ReasonOf(nil) != "" {
+		t.Error("ReasonOf of an error without a reason is not empty")
+	}
 }

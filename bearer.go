@@ -109,12 +109,22 @@ func (a *Authenticator) extractToken(r *http.Request) (string, error) {
 // Authenticate verifies the access token of r and returns its Principal.
 // The error is an [*Error] that says how to answer (ErrNoToken,
 // ErrInvalidRequest or ErrInvalidToken), or a server fault when a store
-// fails (Config.LoadUser, Config.Denylist). The cause of a rejection, for
-// logs only, is in the Error's Err.
+// fails (Config.LoadUser, Config.Denylist). A rejection is reported as
+// [Authenticator.RequireScopes] reports it (an audit.AccessDenied event,
+// a debug log line), and audit.ReasonOf(err) gives its cause.
 //
 // Most programs use [Authenticator.RequireScopes] instead; Authenticate is
 // for callers outside a handler chain, such as a WebSocket upgrade.
 func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
+	p, err := a.authenticate(r)
+	if err != nil {
+		a.reportDenied(r, nil, err)
+	}
+	return p, err
+}
+
+// authenticate is Authenticate without the report.
+func (a *Authenticator) authenticate(r *http.Request) (*Principal, error) {
 	token, err := a.extractToken(r)
 	if err != nil {
 		return nil, err
@@ -190,7 +200,7 @@ func (a *Authenticator) middleware(scopes []string, ok func([]string) bool) func
 	need := formatScope(scopes)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			p, err := a.Authenticate(r)
+			p, err := a.authenticate(r)
 			if err == nil && !ok(p.Scopes) {
 				e := kindInsufficientScope.new("", nil)
 				e.Scope = need

@@ -8,6 +8,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 )
@@ -97,6 +98,18 @@ const (
 	UserInactive      Reason = "user_inactive"      // user disabled or deleted since (Config.LoadUser)
 	InsufficientScope Reason = "insufficient_scope" // valid, but lacks a required scope (403)
 )
+
+// ReasonOf returns the reason of an error that tollgate returned for a
+// rejected token or request (from Authenticator.Authenticate, say), or ""
+// if err carries none. The reason is the operator's: the client's answer
+// never names it.
+func ReasonOf(err error) Reason {
+	var r interface{ AuditReason() Reason }
+	if errors.As(err, &r) {
+		return r.AuditReason()
+	}
+	return ""
+}
 
 // Reasons of AccessTokenRevoked.
 const (
