@@ -286,7 +286,7 @@ func TestRFC8725_3_10_KidTricks(t *testing.T) {
 		h["kid"] = kid
 		attacks = append(attacks, attack{name: name + ", real signature", token: forge(t, "ES256", rawKeyFor(t, "ES256"), h, goodClaims())})
 	}
-	// A kid so long that the token passes MaxTokenBytes is refused before
+	// A kid so long that the token passes the 8 KiB bound is refused before
 	// any decoding.
 	long := map[string]any{"alg": "ES256", "typ": "at+jwt", "kid": strings.Repeat("k", 10000)}
 	attacks = append(attacks, attack{name: "10000 characters", token: forge(t, "ES256", rawKeyFor(t, "ES256"), long, goodClaims()), desc: descTooLarge})
@@ -743,7 +743,7 @@ func TestRFC7515_7_1_ShapeTricks(t *testing.T) {
 	}
 	deep := rawJWS(t, f.alg, rawKeyFor(t, f.alg), jsonOf(t, f.goodHeader()), strings.TrimSuffix(jsonOf(t, goodClaims()), "}")+`,"x":`+strings.Repeat("[", 1500)+strings.Repeat("]", 1500)+`}`)
 	if rec := f.get("/items", "Bearer "+deep); rec.Code != 200 {
-		t.Errorf("deeply nested unknown claim within MaxTokenBytes: %d", rec.Code)
+		t.Errorf("deeply nested unknown claim within the 8 KiB bound: %d", rec.Code)
 	}
 
 	// Cross-JWT confusion (RFC 8725 §2.8): the refresh token is not an

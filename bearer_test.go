@@ -251,7 +251,7 @@ func TestRFC6750_2_3_QueryParameter(t *testing.T) {
 }
 
 // TestRFC6750_2_Cookie: a cookie carries the token only when
-// Config.TokenCookie names it, and the header wins over it.
+// Config.Tokens.Cookie names it, and the header wins over it.
 func TestRFC6750_2_Cookie(t *testing.T) {
 	withCookie := func(f *fixture, name, value string, authz ...string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest("GET", "/items", nil)

@@ -158,7 +158,7 @@ const bcryptBenchCost = 10
 // the raw bcrypt comparison it is built on, both in parallel on every core
 // (b.RunParallel, GOMAXPROCS goroutines), at cost 10. The logins succeed,
 // so the login throttle (on, by default) never refuses one. hash-slot is
-// the bound on concurrent hashes (Config.MaxConcurrentHashes, a semaphore
+// the bound on concurrent hashes (Config.Logins.ConcurrentHashes, a semaphore
 // of 2×GOMAXPROCS slots) taken and given back with no contention beyond
 // the benchmark's own goroutines: what the bound adds to a login when the
 // server is not overloaded.
@@ -268,7 +268,7 @@ func BenchmarkKeyRing(b *testing.B) {
 // BenchmarkTokenSize verifies (HS256, first sight: signature, claims
 // decode and checks) a token carrying 0, 10, 100 and 1 000 custom claims
 // besides the usual ones, each a short string ("c0042":"v0042", 16 bytes
-// of JSON). 1 000 claims make a 20 KB token, past MaxTokenBytes (8 KB),
+// of JSON). 1 000 claims make a 20 KB token, past the 8 KB verification bound,
 // which a request could not carry; so this calls the verify path directly,
 // without the size cap and the cache.
 func BenchmarkTokenSize(b *testing.B) {

@@ -43,7 +43,7 @@ func (h *peakHasher) Verify(hash []byte, p string) (bool, error) {
 // usernames, each from its own address (OWASP Authentication Cheat Sheet,
 // "Protect against automated attacks"; OWASP Denial of Service Cheat
 // Sheet). It shows that
-//   - no more hashes than MaxConcurrentHashes ever run at once, and the
+//   - no more hashes than Logins.ConcurrentHashes ever run at once, and the
 //     guesses past the per-username limit run none (429);
 //   - a legitimate user on another address gets in during the flood
 //     (following Retry-After when the hashing slots are full) and after it;
@@ -65,7 +65,7 @@ func TestFloodTokenEndpoint(t *testing.T) {
 		// Behind a proxy: the test client is one address, the botnet many.
 		c.Logins = tollgate.LoginLimits{TrustedProxyHeader: "X-Forwarded-For"}
 	})
-	slots := int64(2 * runtime.GOMAXPROCS(0)) // the default MaxConcurrentHashes
+	slots := int64(2 * runtime.GOMAXPROCS(0)) // the default Logins.ConcurrentHashes
 	srv := httptest.NewServer(f.handler)
 	defer srv.Close()
 	tr := &http.Transport{MaxIdleConnsPerHost: 1}
@@ -150,14 +150,14 @@ func TestFloodTokenEndpoint(t *testing.T) {
 			t.Errorf("%d flood requests answered %d; want only 400, 429 or 503", counts[code], code)
 		}
 	}
-	// bob's username allows DefaultThrottleMaxPerUsername guesses; the
+	// bob's username allows 10 guesses (the default Logins.FailuresPerUsername); the
 	// others are refused before any hash. A guess shed with 503 is not
 	// counted (it was not checked), so each 503 may let one more through.
 	if got, want := counts[http.StatusTooManyRequests], n/2-10-counts[http.StatusServiceUnavailable]; got < want || got == 0 {
 		t.Errorf("%d guesses for one username throttled (429), want at least %d and some", got, want)
 	}
 	if p := hasher.peak.Load(); p > slots {
-		t.Errorf("%d hashes ran at once, want at most MaxConcurrentHashes = %d", p, slots)
+		t.Errorf("%d hashes ran at once, want at most Logins.ConcurrentHashes = %d", p, slots)
 	}
 
 	if code := legit("203.0.113.11"); code != http.StatusOK {
@@ -165,7 +165,7 @@ func TestFloodTokenEndpoint(t *testing.T) {
 	}
 
 	// No goroutine outlives the flood: waiting goroutines gave up at
-	// HashQueueWait, and the throttle starts none. The server's connection
+	// Logins.HashQueueWait, and the throttle starts none. The server's connection
 	// goroutines end once the client closes its connections.
 	tr.CloseIdleConnections()
 	deadline := time.Now().Add(20 * time.Second)

@@ -318,7 +318,7 @@ func TestRehashOnLogin(t *testing.T) {
 			return &tollgate.User{Username: "erin", PasswordHash: h, Scopes: []string{"me", "items:read"}}, nil
 		})
 		if _, ok := any(store).(tollgate.PasswordUpdater); ok {
-			t.Fatal("UserStoreFunc implements PasswordUpdater")
+			t.Fatal("a function store implements PasswordUpdater")
 		}
 		f := newFixture(t, "", func(c *tollgate.Config) {
 			c.Hasher = tollgate.Bcrypt(testCost)
@@ -333,7 +333,7 @@ func TestRehashOnLogin(t *testing.T) {
 		}
 		// A wrapped ErrNotFound is an unknown user, not a server error.
 		if code, tj, body := loginStatus(f, "mallory", pw); code != 400 || tj.Error != "invalid_grant" {
-			t.Errorf("unknown user through UserStoreFunc: %d %s, want 400 invalid_grant", code, body)
+			t.Errorf("unknown user through a function store: %d %s, want 400 invalid_grant", code, body)
 		}
 		if calls != 2 {
 			t.Errorf("LookupUser called %d times, want 2", calls)

@@ -114,7 +114,7 @@ func (h *panicHasher) Verify(hash []byte, p string) (bool, error) {
 }
 
 // TestHashSlotReleasedOnPanicAndCancel: every path out of a password check
-// gives its hashing slot back (Config.MaxConcurrentHashes): a panicking
+// gives its hashing slot back (Config.Logins.ConcurrentHashes): a panicking
 // hasher (net/http recovers the panic and the server goes on) and a client
 // that goes away while queued. Were a slot leaked, the logins after the
 // loop would all be shed with 503.

@@ -133,11 +133,11 @@ func TestArgon2idNeedsRehash(t *testing.T) {
 	}
 }
 
-// TestMigratingHasher shows a bcrypt user base moving to Argon2id: bcrypt
+// TestMigrating shows a bcrypt user base moving to Argon2id: bcrypt
 // hashes verify, and a successful login replaces the user's bcrypt hash
 // with an Argon2id one through the PasswordUpdater, after which the user
 // still logs in and nothing more is rehashed.
-func TestMigratingHasher(t *testing.T) {
+func TestMigrating(t *testing.T) {
 	mh := argon2id.Migrating{Argon2id: cheapArgon2}
 	// A legacy hash at bcrypt's minimum cost keeps the test quick under
 	// the race detector; Verify takes the cost from the hash.
