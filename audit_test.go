@@ -45,8 +45,8 @@ func TestAuditAccessDenied(t *testing.T) {
 		{"RFC6750 §3.1 malformed request", "/users/me", []string{"Bearer a", "Bearer b"}, 400, "invalid_request", ""},
 		{"RFC6750 §3.1 invalid token", "/users/me", []string{"Bearer x.y.z"}, 401, "malformed", ""},
 		{"RFC6750 §3.1 expired token", "/users/me", []string{"Bearer " + expired}, 401, "token_expired", ""},
-		{"RFC6750 §3.1 revoked token", "/users/me", []string{"Bearer " + revoked}, 401, "token_revoked", ""},
-		{"RFC6750 §3.1 user disabled since", "/users/me", []string{"Bearer " + inactive}, 401, "user_inactive", ""},
+		{"RFC6750 §3.1 revoked token", "/users/me", []string{"Bearer " + revoked}, 401, "token_revoked", "alice"},
+		{"RFC6750 §3.1 user disabled since", "/users/me", []string{"Bearer " + inactive}, 401, "user_inactive", "carol"},
 		{"RFC6750 §3.1 insufficient scope", "/admin/users", []string{"Bearer " + bob}, 403, "insufficient_scope", "bob"},
 	}
 	for _, tc := range tests {
@@ -64,7 +64,7 @@ func TestAuditAccessDenied(t *testing.T) {
 				t.Errorf("event = %+v, want reason %s, subject %q", e, tc.reason, tc.subject)
 			}
 			if tc.subject != "" && e.TokenID == "" {
-				t.Error("insufficient_scope event without the token's jti")
+				t.Error("event of a verified token without the token's jti")
 			}
 		})
 	}

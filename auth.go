@@ -23,9 +23,11 @@ import (
 // SigningKey and Users.
 type Config struct {
 	// Issuer is the "iss" claim of issued tokens and the only issuer
-	// accepted in presented ones: an absolute https URL without query or
-	// fragment, such as "https://api.example.com" (RFC 8414 §2), or an
-	// http URL on a loopback host for development. Required.
+	// accepted in presented ones. Required. An Authenticator that issues
+	// tokens must have an absolute https URL without query or fragment,
+	// such as "https://api.example.com" (RFC 8414 §2, the rules of the
+	// metadata it publishes), or an http URL on a loopback host for
+	// development; a verifier takes its issuer's value as it is.
 	Issuer string
 
 	// Audience lists the resource servers the tokens are for (the "aud"
@@ -54,7 +56,7 @@ type Config struct {
 	// Scopes not registered are never granted, and requiring one in
 	// [Authenticator.RequireScopes] panics at setup. A user holding an
 	// unregistered scope is a setup mistake: New reports it when Users is
-	// a [UserLister], and otherwise the first login that meets it emits
+	// a [ScopeLister], and otherwise the first login that meets it emits
 	// audit.ScopeUnregistered.
 	Scopes map[string]string
 
@@ -115,10 +117,12 @@ type Config struct {
 	// returned it, so User.Profile is at hand without a second lookup).
 	// The values are written with encoding/json. The registered and
 	// protocol claims (iss sub aud exp iat nbf jti scope client_id typ
-	// preferred_username, and the other names of RFC 7519 §4.1) cannot be
-	// set: returning one is an issue-time error, as is an object of more
-	// than 4 KiB of JSON, so that every token stays within what tollgate
-	// verifies. Handlers read the claims back with [Principal.DecodeClaims].
+	// preferred_username) cannot be set, in any case ("SUB" neither):
+	// returning one is an issue-time error, as is a claim name that is not
+	// UTF-8, more than 4 KiB of JSON, or a token that would be longer than
+	// the 8 KiB tollgate verifies (many scopes and many claims). The login
+	// then fails with server_error and the cause is logged. Handlers read
+	// the claims back with [Principal.DecodeClaims].
 	Claims func(ctx context.Context, u *User) (map[string]any, error)
 
 	// LoadUser makes every protected request look the user up in Users and
@@ -228,7 +232,9 @@ func New(cfg Config) (*Authenticator, error) {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("tollgate: "+format, args...)) }
 
-	if err := checkIssuer(cfg.Issuer); err != nil {
+	if cfg.Issuer == "" {
+		bad("Config.Issuer is empty")
+	} else if err := checkIssuer(cfg.Issuer); err != nil && cfg.SigningKey != nil {
 		errs = append(errs, err)
 	}
 	if len(cfg.Audience) == 0 {
@@ -313,9 +319,15 @@ func New(cfg Config) (*Authenticator, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	if lister, ok := cfg.Users.(UserLister); ok {
-		if err := checkUserScopes(lister, scopes); err != nil {
-			return nil, err
+	if lister, ok := cfg.Users.(ScopeLister); ok {
+		if err := checkHeldScopes(lister, scopes); err != nil {
+			if !errors.Is(err, errUnregistered) {
+				// The store is down, say: the first login that meets an
+				// unregistered scope reports it instead.
+				cfg.Logger.Warn("tollgate: could not check the scopes the users hold", "err", err)
+			} else {
+				return nil, err
+			}
 		}
 	}
 
@@ -349,9 +361,6 @@ func New(cfg Config) (*Authenticator, error) {
 // and no query or fragment; http only on a loopback host, for
 // development.
 func checkIssuer(iss string) error {
-	if iss == "" {
-		return errors.New("tollgate: Config.Issuer is empty")
-	}
 	u, err := url.Parse(iss)
 	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
 		return fmt.Errorf("tollgate: Config.Issuer %q is not an absolute URL such as https://api.example.com", iss)

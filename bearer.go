@@ -3,6 +3,7 @@ package tollgate
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -118,12 +119,15 @@ func (a *Authenticator) extractToken(r *http.Request) (string, error) {
 func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 	p, err := a.authenticate(r)
 	if err != nil {
-		a.reportDenied(r, nil, err)
+		a.reportDenied(r, p, err)
+		return nil, err
 	}
-	return p, err
+	return p, nil
 }
 
-// authenticate is Authenticate without the report.
+// authenticate is Authenticate without the report. A token that verified
+// but was then refused (revoked, its user inactive) comes back with its
+// Principal beside the error, for the report only.
 func (a *Authenticator) authenticate(r *http.Request) (*Principal, error) {
 	token, err := a.extractToken(r)
 	if err != nil {
@@ -136,11 +140,11 @@ func (a *Authenticator) authenticate(r *http.Request) (*Principal, error) {
 	// After verification and any cache of verified tokens, on every
 	// request: a revoked token is refused even if it was cached.
 	if err := a.checkDenylist(r.Context(), p); err != nil {
-		return nil, err
+		return p, err
 	}
 	if a.cfg.LoadUser {
 		if err := a.loadUser(r.Context(), p); err != nil {
-			return nil, err
+			return p, err
 		}
 	}
 	return p, nil
@@ -156,7 +160,11 @@ func (a *Authenticator) loadUser(ctx context.Context, p *Principal) error {
 	u, err := a.cfg.Users.LookupUser(ctx, p.Username)
 	switch {
 	case errors.Is(err, ErrNotFound) || err == nil && (u == nil || u.Disabled || u.subject() != p.Subject):
-		return kindInvalidToken.new(descInactiveUser, errInactive)
+		cause := error(errInactive)
+		if err != nil {
+			cause = fmt.Errorf("%w: %w", errInactive, err)
+		}
+		return kindInvalidToken.new(descInactiveUser, cause)
 	case err != nil:
 		return err
 	}

@@ -40,8 +40,9 @@
 //     of their own, are in internal/jose.
 //   - The authorization-server half starts at [Authenticator.TokenHandler]
 //     (grant.go: the form, client authentication, the password grant),
-//     which issues through [Authenticator.Issue] (token.go: the one issuing
-//     path, minting, own claims), with refresh rotation and revocation
+//     whose password grant and [Authenticator.Issue] share one issuing
+//     path (token.go: scopes, minting, own claims), with refresh rotation
+//     and revocation
 //     (refresh.go), users and password hashing (password.go; Argon2id in
 //     package argon2id), the login throttle and the hash bound
 //     (throttle.go) and the clients ([ClientStore], clients.go).

@@ -265,3 +265,74 @@ func TestClaimsHookCannotOverride(t *testing.T) {
 		}
 	})
 }
+
+// TestClaimsNamesCannotShadow: encoding/json, which DecodeClaims uses,
+// matches names case-insensitively (with Unicode folding) and lets the
+// last one win. So a hook may not set a claim that folds to a reserved
+// one ("SUB", "ſcope" with U+017F), nor one that is not UTF-8, and
+// DecodeClaims refuses a token, of any issuer, that names a claim twice
+// in two cases: a handler's Sub is always the verified "sub".
+func TestClaimsNamesCannotShadow(t *testing.T) {
+	for _, name := range []string{"SUB", "Scope", "\u017fcope", "Client_ID", "ISS", "role\xff"} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, "", func(c *tollgate.Config) {
+				c.Logger = discardLogger()
+				c.Claims = func(context.Context, *tollgate.User) (map[string]any, error) {
+					return map[string]any{name: "admin:users"}, nil
+				}
+			})
+			if rec := f.loginFrom("192.0.2.1:1", "alice", "wonderland"); rec.Code != 500 || strings.Contains(rec.Body.String(), "access_token") {
+				t.Errorf("login with a hook claim %q: %d %s, want 500 and no token", name, rec.Code, rec.Body)
+			}
+		})
+	}
+	t.Run("a foreign token naming sub twice", func(t *testing.T) {
+		f := newFixture(t, "", nil)
+		tok := f.forgeGood(t, func(h, c map[string]any) { c["Sub"] = "mallory" })
+		h := f.auth.RequireScopes("me")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p, _ := tollgate.FromContext(r.Context())
+			var c struct {
+				Sub string `json:"sub"`
+			}
+			if err := p.DecodeClaims(&c); err == nil {
+				t.Errorf("DecodeClaims accepted sub and Sub: Sub = %q", c.Sub)
+			}
+		}))
+		req := httptest.NewRequest("GET", "/me", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	})
+}
+
+// TestIssueRefusesBadInput: Issue's caller hands it a user and scopes
+// that no form parsing has checked, so Issue checks them as the token
+// endpoint checks its parameters.
+func TestIssueRefusesBadInput(t *testing.T) {
+	f := newFixture(t, "", nil)
+	r := httptest.NewRequest("POST", "/login", nil)
+	for name, u := range map[string]*tollgate.User{
+		"no ID and no Username": {Scopes: []string{"me"}},
+		"ID not UTF-8":          {ID: "alice\xff", Username: "alice", Scopes: []string{"me"}},
+		"Username with a NUL":   {Username: "alice\x00", Scopes: []string{"me"}},
+		"ID of 2 KiB":           {ID: strings.Repeat("a", 2048), Username: "alice", Scopes: []string{"me"}},
+	} {
+		if tok, err := f.auth.Issue(r, u, "", nil); tok != nil || err == nil {
+			t.Errorf("Issue(%s) = %+v, %v; want an error", name, tok, err)
+		}
+	}
+	if _, err := f.auth.Issue(nil, &tollgate.User{Username: "alice"}, "", nil); err == nil {
+		t.Error("Issue(nil request) succeeded")
+	}
+	alice := &tollgate.User{Username: "alice", Scopes: []string{"me", "items:read"}}
+	tok, err := f.auth.Issue(r, alice, "", []string{"me", "me", "items:read", "me"})
+	if err != nil || tok.Scope != "me items:read" {
+		t.Errorf("Issue(me me items:read me) = %+v, %v; want each scope once", tok, err)
+	}
+	tok, err = f.auth.Issue(r, alice, "", []string{})
+	if err != nil || tok.Scope != "" {
+		t.Errorf("Issue(no scopes) = %+v, %v; want a token granting none", tok, err)
+	}
+	if ev := f.events.Of(audit.LoginSucceeded); len(ev) != 2 {
+		t.Errorf("%d login events, want 2 (refused input is no login)", len(ev))
+	}
+}

@@ -75,8 +75,9 @@ func (k *Key) Public() *Key {
 	return &c
 }
 
-// String identifies the key without its secret; fmt and log/slog print a
-// Key with it.
+// String identifies the key (kid, alg, whether it is private) without its
+// secret. fmt and log/slog's text handler print a Key with it; no form of
+// a Key prints its secret (log/slog's JSON handler prints {}).
 func (k *Key) String() string {
 	return fmt.Sprintf("tollgate.Key{kid: %s, alg: %s, private: %t}", k.kid, k.alg, k.private)
 }

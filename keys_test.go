@@ -590,12 +590,17 @@ func TestNewConfigErrors(t *testing.T) {
 		{"ftp://as.example.com", false},
 		{"urn:example:issuer", false},
 	} {
-		_, err := tollgate.New(tollgate.Config{Issuer: tc.issuer, Audience: []string{testAudience}, VerificationKeys: []*tollgate.Key{es.Public()}})
+		_, err := tollgate.New(tollgate.Config{Issuer: tc.issuer, Audience: []string{testAudience}, SigningKey: es, Users: memstore.NewUsers()})
 		if (err == nil) != tc.ok {
-			t.Errorf("New(Issuer: %q) = %v, want ok %v", tc.issuer, err, tc.ok)
+			t.Errorf("New(Issuer: %q) of an issuer = %v, want ok %v", tc.issuer, err, tc.ok)
 		}
 		if err != nil && !strings.Contains(err.Error(), "Issuer") {
 			t.Errorf("New(Issuer: %q) error %q does not name Config.Issuer", tc.issuer, err)
+		}
+		// A verifier takes its issuer's value as it is: it publishes no
+		// metadata, and must match what the issuer writes.
+		if _, err := tollgate.New(tollgate.Config{Issuer: tc.issuer, Audience: []string{testAudience}, VerificationKeys: []*tollgate.Key{es.Public()}}); err != nil {
+			t.Errorf("New(Issuer: %q) of a verifier = %v, want ok", tc.issuer, err)
 		}
 	}
 

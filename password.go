@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -59,34 +61,41 @@ type UserStore interface {
 	LookupUser(ctx context.Context, username string) (*User, error)
 }
 
-// UserLister is an optional interface of a [UserStore] that can list its
-// users. [New] then checks that every scope a user holds is registered in
-// Config.Scopes, and refuses the configuration if one is not: such a scope
-// would silently never be granted.
-type UserLister interface {
-	// ListUsers returns every user of the store.
-	ListUsers(ctx context.Context) ([]User, error)
+// ScopeLister is an optional interface of a [UserStore] that can say
+// which scopes its users hold. [New] then refuses a configuration in which
+// a user holds a scope that is not registered in Config.Scopes: such a
+// scope would silently never be granted.
+type ScopeLister interface {
+	// HeldScopes returns every scope that at least one user holds.
+	HeldScopes(ctx context.Context) ([]string, error)
 }
 
-// checkUserScopes reports the users of l that hold unregistered scopes.
-func checkUserScopes(l UserLister, scopes scopeRegistry) error {
-	users, err := l.ListUsers(context.Background())
+// errUnregistered marks checkHeldScopes' finding, as opposed to a store
+// failure.
+var errUnregistered = errors.New("tollgate: users hold scopes that are not in Config.Scopes; they would never be granted")
+
+// heldScopesTimeout bounds the check of New.
+const heldScopesTimeout = 10 * time.Second
+
+// checkHeldScopes reports the scopes of l's users that are not registered.
+func checkHeldScopes(l ScopeLister, scopes scopeRegistry) error {
+	ctx, cancel := context.WithTimeout(context.Background(), heldScopesTimeout)
+	defer cancel()
+	held, err := l.HeldScopes(ctx)
 	if err != nil {
-		return fmt.Errorf("tollgate: listing the users to check their scopes: %w", err)
+		return fmt.Errorf("tollgate: listing the scopes the users hold: %w", err)
 	}
-	var errs []error
-	for _, u := range users {
-		for _, s := range u.Scopes {
-			if _, ok := scopes[s]; !ok {
-				errs = append(errs, fmt.Errorf("tollgate: user %q holds scope %q, which is not in Config.Scopes: it would never be granted", u.Username, s))
-			}
-		}
-		if len(errs) >= 10 {
-			errs = append(errs, errors.New("tollgate: (and maybe more)"))
-			break
+	var bad []string
+	for _, s := range held {
+		if _, ok := scopes[s]; !ok && !slices.Contains(bad, s) {
+			bad = append(bad, s)
 		}
 	}
-	return errors.Join(errs...)
+	if len(bad) == 0 {
+		return nil
+	}
+	slices.Sort(bad)
+	return fmt.Errorf("%w: %q", errUnregistered, bad)
 }
 
 // PasswordUpdater is an optional interface of a [UserStore]. When the store

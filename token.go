@@ -12,7 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tollgate-go/tollgate/audit"
 	"github.com/tollgate-go/tollgate/internal/jose"
@@ -42,6 +45,21 @@ var reservedClaims = map[string]bool{
 	"scope": true, "client_id": true, "typ": true, "preferred_username": true,
 }
 
+// reservedClaim reports whether name is, or folds to, a reserved claim:
+// encoding/json matches names case-insensitively (with Unicode folding),
+// so "SUB" or "ſcope" would reach a handler's Sub or Scope field.
+func reservedClaim(name string) bool {
+	if reservedClaims[name] {
+		return true
+	}
+	for r := range reservedClaims {
+		if strings.EqualFold(r, name) {
+			return true
+		}
+	}
+	return false
+}
+
 // errCannotIssue is Issue's answer on an Authenticator without a signing
 // key.
 var errCannotIssue = errors.New("tollgate: Issue needs Config.SigningKey: this Authenticator only verifies")
@@ -60,35 +78,68 @@ type grantee struct {
 // clientID names the client the tokens are for; "" is the first-party
 // client "tollgate". Config.Clients must know it. With scopes nil, the
 // tokens grant every registered scope the user holds; otherwise exactly
-// scopes, each of which must be registered and held by the user
-// (ErrInvalidScope otherwise). A disabled user gets ErrInvalidGrant. A
-// refresh token is issued when Config.Refresh is set; its refresh grant
-// looks the user up by Username in Config.Users.
+// scopes (each once; an empty list grants none), each of which must be
+// registered and held by the user (ErrInvalidScope otherwise). A disabled
+// user gets ErrInvalidGrant; a user without ID and Username, or whose ID
+// or Username breaks the token endpoint's parameter rules (UTF-8, no
+// control characters, at most 1 KiB), is refused. A refresh token is
+// issued when Config.Refresh is set; its refresh grant looks the user up
+// by Username in Config.Users. Issue and the password grant of
+// TokenHandler share one issuing path after their own checks.
 //
 // Errors that are *Error values say how to answer the client; any other
 // is a server fault. Issue fails on an Authenticator without a signing
 // key.
 func (a *Authenticator) Issue(r *http.Request, u *User, clientID string, scopes []string) (*Token, error) {
-	if a.keys.signing == nil {
+	switch {
+	case a.keys.signing == nil:
 		return nil, errCannotIssue
-	}
-	if u == nil {
+	case r == nil:
+		return nil, errors.New("tollgate: Issue: nil request")
+	case u == nil:
 		return nil, errors.New("tollgate: Issue: nil user")
+	}
+	if err := checkIdentity(u); err != nil {
+		return nil, err
 	}
 	id, err := a.checkClient(r.Context(), clientID, false)
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range scopes {
-		if _, ok := a.scopes[s]; !ok {
-			return nil, kindInvalidScope.new("Unknown scope '"+safeScope(s)+"'", nil)
+	if scopes != nil {
+		// Registered scope-tokens (RFC 6749 §3.3), each granted once.
+		want := make([]string, 0, len(scopes))
+		for _, s := range scopes {
+			if _, ok := a.scopes[s]; !ok {
+				return nil, kindInvalidScope.new("Unknown scope '"+safeScope(s)+"'", nil)
+			}
+			if !slices.Contains(want, s) {
+				want = append(want, s)
+			}
 		}
+		scopes = want
 	}
 	if u.Disabled {
 		a.emit(r.Context(), r, audit.Event{Type: audit.LoginFailed, Reason: audit.UserDisabled, Subject: u.subject(), Username: u.Username, ClientID: id})
 		return nil, kindInvalidGrant.new("The user is disabled", errUserDisabled)
 	}
 	return a.issue(r, u, id, scopes)
+}
+
+// checkIdentity refuses a user whose ID or Username could not be the
+// subject of a token: a subject is required (RFC 9068 §2.2), and both
+// follow the rules of the token endpoint's parameters (valid UTF-8, no
+// control characters, at most 1 KiB), so two users never share a "sub".
+func checkIdentity(u *User) error {
+	if u.subject() == "" {
+		return errors.New("tollgate: Issue: the user has neither ID nor Username")
+	}
+	for _, s := range []string{u.ID, u.Username} {
+		if len(s) > maxParamBytes || !utf8.ValidString(s) || hasControl(s) {
+			return errors.New("tollgate: Issue: the user's ID or Username is longer than 1 KiB, not UTF-8 or has control characters")
+		}
+	}
+	return nil
 }
 
 // errUserDisabled is the cause of Issue's refusal of a disabled user.
@@ -206,8 +257,11 @@ func (a *Authenticator) extraClaims(ctx context.Context, u *User) ([]byte, error
 		return nil, nil
 	}
 	for name := range m {
-		if reservedClaims[name] || name == "" {
+		if reservedClaim(name) {
 			return nil, fmt.Errorf("tollgate: Config.Claims returned the claim %q, which is tollgate's to set", name)
+		}
+		if name == "" || !utf8.ValidString(name) || hasControl(name) {
+			return nil, fmt.Errorf("tollgate: Config.Claims returned a claim name that is empty, not UTF-8 or has control characters: %q", name)
 		}
 	}
 	b, err := json.Marshal(m)

@@ -6,8 +6,10 @@ package tollgate
 // each failure means.
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/tollgate-go/tollgate/audit"
@@ -235,10 +237,45 @@ func tokenPayload(token string) ([]byte, error) {
 	return jose.Decode(nil, pb64)
 }
 
-// jsonUnmarshal is json.Unmarshal with the error prefixed.
+// jsonUnmarshal is json.Unmarshal of a claims set, refusing one in which
+// two names match: encoding/json matches names case-insensitively (with
+// Unicode folding) and the last wins, so {"sub":"alice","SUB":"admin"}
+// would put "admin" in a handler's Sub field, which the verifier, reading
+// names exactly, never checked.
 func jsonUnmarshal(data []byte, v any) error {
+	if err := uniqueNames(data); err != nil {
+		return err
+	}
 	if err := json.Unmarshal(data, v); err != nil {
 		return errors.New("tollgate: decoding the token's claims: " + err.Error())
+	}
+	return nil
+}
+
+// uniqueNames checks that no two top-level names of the JSON object data
+// are equal under Unicode case folding.
+func uniqueNames(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return errors.New("tollgate: the token's claims are not a JSON object")
+	}
+	var names []string
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return errors.New("tollgate: decoding the token's claims: " + err.Error())
+		}
+		name, _ := t.(string)
+		for _, n := range names {
+			if strings.EqualFold(n, name) {
+				return fmt.Errorf("tollgate: the token's claims name %q twice (or in two cases)", name)
+			}
+		}
+		names = append(names, name)
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return errors.New("tollgate: decoding the token's claims: " + err.Error())
+		}
 	}
 	return nil
 }

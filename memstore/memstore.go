@@ -11,7 +11,6 @@ import (
 	"context"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -19,7 +18,7 @@ import (
 )
 
 // Users is an in-memory [tollgate.UserStore], keyed by exact username.
-// It also implements [tollgate.PasswordUpdater] and [tollgate.UserLister]
+// It also implements [tollgate.PasswordUpdater] and [tollgate.ScopeLister]
 // (so tollgate.New checks its users' scopes). The zero value is empty and
 // ready to use.
 type Users struct {
@@ -85,18 +84,24 @@ func (s *Users) LookupUser(ctx context.Context, username string) (*tollgate.User
 	return &u, nil
 }
 
-// ListUsers returns copies of every user, ordered by username.
-func (s *Users) ListUsers(ctx context.Context) ([]tollgate.User, error) {
+// HeldScopes returns every scope that at least one user holds, sorted.
+func (s *Users) HeldScopes(ctx context.Context) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	seen := map[string]bool{}
 	s.mu.RLock()
-	out := make([]tollgate.User, 0, len(s.byName))
 	for _, u := range s.byName {
-		out = append(out, copyUser(u))
+		for _, sc := range u.Scopes {
+			seen[sc] = true
+		}
 	}
 	s.mu.RUnlock()
-	slices.SortFunc(out, func(a, b tollgate.User) int { return strings.Compare(a.Username, b.Username) })
+	out := make([]string, 0, len(seen))
+	for sc := range seen {
+		out = append(out, sc)
+	}
+	slices.Sort(out)
 	return out, nil
 }
 

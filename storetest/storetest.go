@@ -604,8 +604,8 @@ func refreshListFamily(t *testing.T, s tollgate.RefreshStore) {
 // subtest and must return a store holding exactly users. Two of the users
 // have names that differ only in case ("carol" and "Carol"): usernames are
 // case-sensitive, so a backend must not fold case. If the store
-// also implements [tollgate.PasswordUpdater], that is checked too. Run it
-// under the race detector.
+// also implements [tollgate.PasswordUpdater] or [tollgate.ScopeLister],
+// that is checked too. Run it under the race detector.
 func TestUserStore(t *testing.T, newStore func(t *testing.T, users []tollgate.User) tollgate.UserStore) {
 	t.Helper()
 	users := func() []tollgate.User {
@@ -633,33 +633,34 @@ func TestUserStore(t *testing.T, newStore func(t *testing.T, users []tollgate.Us
 	run("ScopesRoundTrip", userScopes)
 	run("ConcurrentLookups", userConcurrent)
 	run("UpdatePasswordHash", userUpdatePasswordHash)
-	run("ListUsers", userList)
+	run("HeldScopes", userHeldScopes)
 }
 
-func userList(t *testing.T, s tollgate.UserStore, users []tollgate.User) {
-	l, ok := s.(tollgate.UserLister)
+func userHeldScopes(t *testing.T, s tollgate.UserStore, users []tollgate.User) {
+	l, ok := s.(tollgate.ScopeLister)
 	if !ok {
-		t.Skip("the store does not implement tollgate.UserLister")
+		t.Skip("the store does not implement tollgate.ScopeLister")
 	}
-	got, err := l.ListUsers(t.Context())
+	got, err := l.HeldScopes(t.Context())
 	if err != nil {
-		t.Fatalf("ListUsers() = %v, want nil", err)
+		t.Fatalf("HeldScopes() = %v, want nil", err)
 	}
-	if len(got) != len(users) {
-		t.Fatalf("ListUsers() returned %d users, want %d (every user of the store)", len(got), len(users))
-	}
-	byName := map[string]tollgate.User{}
-	for _, u := range got {
-		byName[u.Username] = u
-	}
-	for _, want := range users {
-		u, ok := byName[want.Username]
-		if !ok {
-			t.Errorf("ListUsers() lacks user %q", want.Username)
-			continue
+	want := map[string]bool{}
+	for _, u := range users {
+		for _, sc := range u.Scopes {
+			want[sc] = true
 		}
-		for _, d := range diffUser(u, want) {
-			t.Errorf("ListUsers() returned user %q with %s", want.Username, d)
+	}
+	seen := map[string]bool{}
+	for _, sc := range got {
+		if !want[sc] {
+			t.Errorf("HeldScopes() returned %q, which no user holds", sc)
+		}
+		seen[sc] = true
+	}
+	for sc := range want {
+		if !seen[sc] {
+			t.Errorf("HeldScopes() lacks %q, which a user holds", sc)
 		}
 	}
 }
