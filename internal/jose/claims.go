@@ -187,8 +187,12 @@ func (d *jsonReader) str() (string, bool) {
 	}
 	start := d.i
 	plain := true
+	high := false // the previous escape was a high surrogate, \uD800-\uDBFF
 	for d.i < len(d.s) {
 		c := d.s[d.i]
+		if high && c != '\\' {
+			return "", false // a high surrogate not followed by a low one
+		}
 		switch {
 		case c == '"':
 			raw := d.s[start:d.i]
@@ -196,8 +200,8 @@ func (d *jsonReader) str() (string, bool) {
 			if plain {
 				return raw, true
 			}
-			// Escapes or bytes that are not UTF-8: let encoding/json give
-			// the exact JSON meaning (it has checked the escapes' syntax).
+			// Escapes, checked above to be well-formed and to pair their
+			// surrogates: encoding/json gives their exact JSON meaning.
 			var v string
 			if err := json.Unmarshal([]byte(d.s[start-1:d.i]), &v); err != nil {
 				return "", false
@@ -211,6 +215,9 @@ func (d *jsonReader) str() (string, bool) {
 			if d.i >= len(d.s) {
 				return "", false
 			}
+			if high && d.s[d.i] != 'u' {
+				return "", false
+			}
 			switch d.s[d.i] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				d.i++
@@ -218,12 +225,35 @@ func (d *jsonReader) str() (string, bool) {
 				if d.i+5 > len(d.s) {
 					return "", false
 				}
+				var u rune
 				for _, h := range []byte(d.s[d.i+1 : d.i+5]) {
-					if !isHex(h) {
+					v, ok := hexValue(h)
+					if !ok {
+						return "", false
+					}
+					u = u<<4 | v
+				}
+				d.i += 5
+				// RFC 8259 §8.2, RFC 8725 §3.7: a UTF-16 surrogate is only
+				// valid as a high one followed by a low one. A lone one
+				// would decode to U+FFFD, making two different strings
+				// one.
+				switch {
+				case u >= 0xD800 && u <= 0xDBFF:
+					if high {
+						return "", false
+					}
+					high = true
+				case u >= 0xDC00 && u <= 0xDFFF:
+					if !high {
+						return "", false
+					}
+					high = false
+				default:
+					if high {
 						return "", false
 					}
 				}
-				d.i += 5
 			default:
 				return "", false
 			}
@@ -232,7 +262,9 @@ func (d *jsonReader) str() (string, bool) {
 		default:
 			r, n := utf8.DecodeRuneInString(d.s[d.i:])
 			if r == utf8.RuneError && n == 1 {
-				plain = false
+				// Not UTF-8 (RFC 8725 §3.7): refused, not replaced by
+				// U+FFFD, so "bob\xff" and "bob\xfe" stay apart.
+				return "", false
 			}
 			d.i += n
 		}
@@ -240,8 +272,17 @@ func (d *jsonReader) str() (string, bool) {
 	return "", false
 }
 
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+// hexValue returns the value of the hex digit c.
+func hexValue(c byte) (rune, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return rune(c - '0'), true
+	case c >= 'a' && c <= 'f':
+		return rune(c-'a') + 10, true
+	case c >= 'A' && c <= 'F':
+		return rune(c-'A') + 10, true
+	}
+	return 0, false
 }
 
 func (d *jsonReader) strValue() (string, error) {

@@ -9,9 +9,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // decodedClaims is what DecodeClaims read, with dates in Unix nanoseconds
@@ -102,6 +104,9 @@ func FuzzDecodeClaims(f *testing.F) {
 			return
 		}
 		want, why := oracleClaims(members)
+		if why == "" && badText(payload) {
+			why = "hold text that is not UTF-8 or has a lone surrogate (RFC 8725 §3.7)"
+		}
 		if err != nil {
 			if why == "" && !strings.Contains(err.Error(), "nested") {
 				t.Fatalf("DecodeClaims(%q) = %v, but the claims are well-formed", payload, err)
@@ -334,5 +339,75 @@ func TestRFC7519_2_NumericDateEdges(t *testing.T) {
 	deep := `{"a":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}`
 	if _, err := decode(deep); err == nil {
 		t.Errorf("DecodeClaims accepted nesting 20000 deep")
+	}
+}
+
+// badText reports whether the JSON text s holds bytes that are not UTF-8,
+// or a \u escape of a UTF-16 surrogate that is not a high one followed by
+// a low one.
+func badText(s string) bool {
+	if !utf8.ValidString(s) {
+		return true
+	}
+	high := false
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' {
+			if high {
+				return true
+			}
+			continue
+		}
+		i++
+		if i >= len(s) {
+			return false
+		}
+		if s[i] != 'u' || i+4 >= len(s) {
+			if high {
+				return true
+			}
+			continue
+		}
+		v, err := strconv.ParseUint(s[i+1:i+5], 16, 32)
+		if err != nil {
+			continue
+		}
+		i += 4
+		switch {
+		case v >= 0xD800 && v <= 0xDBFF:
+			if high {
+				return true
+			}
+			high = true
+		case v >= 0xDC00 && v <= 0xDFFF:
+			if !high {
+				return true
+			}
+			high = false
+		default:
+			if high {
+				return true
+			}
+		}
+	}
+	return high
+}
+
+// TestRFC8725_3_7_UTF8 shows the strict reading of RFC 8725 §3.7: a claim
+// that is not UTF-8, or that holds a lone UTF-16 surrogate, refuses the
+// claims, where encoding/json would replace it with U+FFFD and make
+// "bob\xff" and "bob\xfe" one subject.
+func TestRFC8725_3_7_UTF8(t *testing.T) {
+	for _, payload := range []string{
+		"{\"sub\":\"bob\xff\"}", "{\"sub\":\"bob\xfe\"}",
+		`{"sub":"bob\ud800"}`, `{"sub":"bob\udc00"}`, `{"sub":"\ud800\ud800\udc00"}`, `{"sub":"\ud800x"}`, `{"sub":"\ud800\n"}`,
+		"{\"x\":[\"\xc0\xaf\"]}", "{\"n\xff\":1}", `{"x":{"y":"\udfff"}}`,
+	} {
+		if _, err := decode(payload); err == nil {
+			t.Errorf("DecodeClaims(%q) accepted text that is not UTF-8", payload)
+		}
+	}
+	c, err := decode(`{"sub":"\ud83d\ude00 \u00e9 é"}`)
+	if err != nil || c.Sub != "😀 é é" {
+		t.Errorf("a surrogate pair and other escapes: %q, %v", c.Sub, err)
 	}
 }
