@@ -344,7 +344,7 @@ func New(cfg Config) (*Authenticator, error) {
 			a.throttle = newThrottle(cfg.Logins)
 		}
 		a.hashSem = make(chan struct{}, cfg.Logins.ConcurrentHashes)
-		a.dummyHash, err = cfg.Hasher.Hash(dummyPassword)
+		a.dummyHash, err = dummyHash(cfg.Hasher)
 		if err != nil {
 			return nil, fmt.Errorf("tollgate: Config.Hasher: %w", err)
 		}

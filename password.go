@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"time"
 
@@ -166,9 +167,11 @@ func (b bcryptHasher) Hash(password string) ([]byte, error) {
 }
 
 // Verify reports whether password matches hash; over 72 bytes it never
-// does.
+// does, and costs the same comparison as any other wrong password, so the
+// answer's timing does not tell the 72-byte rule from a wrong guess.
 func (b bcryptHasher) Verify(hash []byte, password string) (bool, error) {
 	if len(password) > maxPasswordBytes {
+		_ = bcrypt.CompareHashAndPassword(hash, []byte(password[:maxPasswordBytes]))
 		return false, nil
 	}
 	err := bcrypt.CompareHashAndPassword(hash, []byte(password))
@@ -198,15 +201,51 @@ func HashPassword(password string) ([]byte, error) {
 // hash so that they cost as much as a wrong password.
 const dummyPassword = "tollgate-dummy-password-for-timing"
 
+// dummyHasher is an optional interface of a PasswordHasher that verifies
+// hashes of several schemes (argon2id.Migrating): DummyHashes returns a
+// hash of password in each of them, and unknown users are checked against
+// the slowest, so that they take as long as a user of any scheme.
+type dummyHasher interface {
+	DummyHashes(password string) ([][]byte, error)
+}
+
+// dummyHash returns the hash unknown users are checked against: h's hash
+// of dummyPassword or, for a dummyHasher, the slowest of its hashes to
+// verify (timed at New, the best of three tries each).
+func dummyHash(h PasswordHasher) ([]byte, error) {
+	dh, ok := h.(dummyHasher)
+	if !ok {
+		return h.Hash(dummyPassword)
+	}
+	hashes, err := dh.DummyHashes(dummyPassword)
+	if err != nil || len(hashes) == 0 {
+		return nil, fmt.Errorf("DummyHashes: %v", err)
+	}
+	var slowest []byte
+	var worst time.Duration
+	for _, hash := range hashes {
+		best := time.Duration(math.MaxInt64)
+		for range 3 {
+			start := time.Now()
+			_, _ = h.Verify(hash, "not-"+dummyPassword)
+			best = min(best, time.Since(start))
+		}
+		if best > worst {
+			slowest, worst = hash, best
+		}
+	}
+	return slowest, nil
+}
+
 // errLogin is the cause behind every failed login; the client sees one
 // description whatever went wrong.
 var errLogin = errors.New("tollgate: login failed")
 
 // checkPassword looks up username and checks password. Unknown users still
-// pay for one hash comparison (against a dummy hash), so the answer's
-// timing does not tell which usernames exist. A password over bcrypt's 72
-// bytes fails at once for known and unknown users alike: its length is the
-// client's own, and tells nothing about the account. It returns the user, or a
+// pay for one hash comparison (against a dummy hash, of the slowest scheme
+// the hasher verifies), so the answer's timing does not tell which
+// usernames exist, and a password over bcrypt's 72 bytes costs the same
+// comparison as any other wrong one. It returns the user, or a
 // reason and nil error for a failed login, or an error for a server fault.
 func (a *Authenticator) checkPassword(ctx context.Context, username, password string) (*User, audit.Reason, error) {
 	u, err := a.cfg.Users.LookupUser(ctx, username)

@@ -296,9 +296,18 @@ func (t *throttle) begin(tk loginTicket, now time.Time) (time.Duration, audit.Re
 		if d, over := t.ips.over(tk.ip, now, t.window); over {
 			return d, audit.ThrottledIP
 		}
-		t.ips.add(tk.ip, now)
 	}
-	t.users.add(tk.user, now)
+	// Both tables must take the attempt, or neither counts it: a table
+	// full of lockouts refuses new keys rather than forget one.
+	if d, ok := t.users.add(tk.user, now, t.window); !ok {
+		return d, audit.ThrottledUsername
+	}
+	if tk.ip.IsValid() {
+		if d, ok := t.ips.add(tk.ip, now, t.window); !ok {
+			t.users.sub(tk.user)
+			return d, audit.ThrottledIP
+		}
+	}
 	return 0, ""
 }
 
@@ -358,60 +367,98 @@ func parseIP(s string) netip.Addr {
 	return ip
 }
 
-// windows is one table of the throttle: a window per key, in a list
-// ordered by the window's start (a window is only ever added at the back),
-// so expiry and eviction both take from the front.
+// windows is one table of the throttle: a window per key. Windows below
+// the limit are in open, ordered by their start (a window is only ever
+// added at the back); windows at or over it, the lockouts, are in full,
+// ordered by when they reached it. Expiry takes from the front of both.
+// When the table is full, a new key evicts the oldest open window, never
+// a lockout: flooding the table with fresh keys cannot make it forget a
+// locked one. With no open window left to evict, the new key is refused
+// (fail closed) until a lockout expires.
 type windows[K comparable] struct {
 	limit, max int
 	byKey      map[K]*list.Element
-	order      list.List // of *window[K]
+	open, full list.List // of *window[K]
 }
 
 type window[K comparable] struct {
 	key   K
 	start time.Time
 	n     int
+	full  bool // in the full list
 }
 
 func newWindows[K comparable](limit, maxEntries int) windows[K] {
 	return windows[K]{limit: limit, max: maxEntries, byKey: make(map[K]*list.Element)}
 }
 
-// expire drops the windows that ended by now.
+// expire drops the windows that ended by now from the fronts of both
+// lists. A lockout behind a later one may outlive its window in the
+// table until then; over and add treat it as ended.
 func (w *windows[K]) expire(now time.Time, d time.Duration) {
-	for e := w.order.Front(); e != nil; e = w.order.Front() {
-		win := e.Value.(*window[K])
-		if now.Before(win.start.Add(d)) {
-			return
+	for _, l := range []*list.List{&w.open, &w.full} {
+		for e := l.Front(); e != nil; e = l.Front() {
+			if now.Before(e.Value.(*window[K]).start.Add(d)) {
+				break
+			}
+			w.drop(e)
 		}
-		w.drop(e)
 	}
+}
+
+// live returns k's window if it has one that has not ended by now.
+func (w *windows[K]) live(k K, now time.Time, d time.Duration) (*list.Element, *window[K]) {
+	e, ok := w.byKey[k]
+	if !ok {
+		return nil, nil
+	}
+	win := e.Value.(*window[K])
+	if !now.Before(win.start.Add(d)) {
+		w.drop(e)
+		return nil, nil
+	}
+	return e, win
 }
 
 // over reports whether k has used up its window, and when the window ends.
 func (w *windows[K]) over(k K, now time.Time, d time.Duration) (time.Duration, bool) {
-	e, ok := w.byKey[k]
-	if !ok {
-		return 0, false
-	}
-	win := e.Value.(*window[K])
-	if win.n < w.limit {
+	_, win := w.live(k, now, d)
+	if win == nil || win.n < w.limit {
 		return 0, false
 	}
 	return win.start.Add(d).Sub(now), true
 }
 
-// add counts one attempt for k, opening a window if it has none and
-// evicting the oldest window when the table is full.
-func (w *windows[K]) add(k K, now time.Time) {
-	if e, ok := w.byKey[k]; ok {
-		e.Value.(*window[K]).n++
-		return
+// add counts one attempt for k, opening a window if it has none. When the
+// table is full it evicts the oldest open window; if every window is a
+// lockout, it counts nothing and reports false with the time until the
+// oldest lockout ends.
+func (w *windows[K]) add(k K, now time.Time, d time.Duration) (time.Duration, bool) {
+	if e, win := w.live(k, now, d); win != nil {
+		win.n++
+		if win.n >= w.limit && !win.full {
+			w.open.Remove(e)
+			win.full = true
+			w.byKey[k] = w.full.PushBack(win)
+		}
+		return 0, true
 	}
-	if w.order.Len() >= w.max {
-		w.drop(w.order.Front())
+	if len(w.byKey) >= w.max {
+		oldest := w.open.Front()
+		if oldest == nil {
+			first := w.full.Front().Value.(*window[K])
+			return max(first.start.Add(d).Sub(now), time.Second), false
+		}
+		w.drop(oldest)
 	}
-	w.byKey[k] = w.order.PushBack(&window[K]{key: k, start: now, n: 1})
+	win := &window[K]{key: k, start: now, n: 1}
+	if win.n >= w.limit {
+		win.full = true
+		w.byKey[k] = w.full.PushBack(win)
+	} else {
+		w.byKey[k] = w.open.PushBack(win)
+	}
+	return 0, true
 }
 
 // sub takes back one attempt of k.
@@ -420,11 +467,20 @@ func (w *windows[K]) sub(k K) {
 	if !ok {
 		return
 	}
-	if win := e.Value.(*window[K]); win.n > 1 {
-		win.n--
+	win := e.Value.(*window[K])
+	if win.n <= 1 {
+		w.drop(e)
 		return
 	}
-	w.drop(e)
+	win.n--
+	if win.full && win.n < w.limit {
+		// Back below the limit: an open window again, at the back of
+		// open (its start is then out of order, which only delays its
+		// reclaim; live checks the end).
+		w.full.Remove(e)
+		win.full = false
+		w.byKey[k] = w.open.PushBack(win)
+	}
 }
 
 // remove forgets k's window.
@@ -435,6 +491,11 @@ func (w *windows[K]) remove(k K) {
 }
 
 func (w *windows[K]) drop(e *list.Element) {
-	delete(w.byKey, e.Value.(*window[K]).key)
-	w.order.Remove(e)
+	win := e.Value.(*window[K])
+	delete(w.byKey, win.key)
+	if win.full {
+		w.full.Remove(e)
+	} else {
+		w.open.Remove(e)
+	}
 }

@@ -192,15 +192,41 @@ func TestLoginThrottle(t *testing.T) {
 		}
 	})
 
-	t.Run("table size bounded: the oldest window is evicted", func(t *testing.T) {
+	t.Run("table size bounded: a lockout is never evicted", func(t *testing.T) {
 		f := newFixture(t, "", func(c *tollgate.Config) {
-			c.Logins = tollgate.LoginLimits{FailuresPerUsername: 1, MaxEntries: 2}
+			c.Logins = tollgate.LoginLimits{FailuresPerUsername: 2, MaxEntries: 2}
 		})
 		wantStatus(t, "alice", f.loginFrom(ipA, "alice", "x"), 400)
-		wantThrottled(t, f.loginFrom(ipA, "alice", "x"), (15 * time.Minute))
+		wantStatus(t, "alice", f.loginFrom(ipA, "alice", "x"), 400)
+		wantThrottled(t, f.loginFrom(ipA, "alice", "wonderland"), 15*time.Minute)
 		wantStatus(t, "u2", f.loginFrom(ipA, "u2", "x"), 400)
-		wantStatus(t, "u3", f.loginFrom(ipA, "u3", "x"), 400) // evicts alice
-		wantStatus(t, "alice forgotten", f.loginFrom(ipA, "alice", "wonderland"), 200)
+		// The table is full: u3 evicts u2's open window, not alice's
+		// lockout.
+		wantStatus(t, "u3", f.loginFrom(ipA, "u3", "x"), 400)
+		wantThrottled(t, f.loginFrom(ipA, "alice", "wonderland"), 15*time.Minute)
+		// A table of lockouts only refuses new usernames (fail closed)
+		// rather than forget one, until a lockout ends.
+		wantStatus(t, "u3", f.loginFrom(ipA, "u3", "x"), 400)
+		wantThrottled(t, f.loginFrom(ipA, "u4", "x"), 15*time.Minute)
+		wantThrottled(t, f.loginFrom(ipA, "alice", "wonderland"), 15*time.Minute)
+	})
+
+	t.Run("a lockout outlasts a flood of fresh usernames", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			f := newFixture(t, "", func(c *tollgate.Config) {
+				c.Logins = tollgate.LoginLimits{MaxEntries: 100, FailuresPerIP: 1 << 20}
+			})
+			for range 10 {
+				wantStatus(t, "guess", f.loginFrom(ipA, "alice", "x"), 400)
+			}
+			wantThrottled(t, f.loginFrom(ipA, "alice", "wonderland"), 15*time.Minute)
+			for i := range 1000 { // ten times the table
+				wantStatus(t, "flood", f.loginFrom(fmt.Sprintf("198.51.%d.%d:1", i/250, i%250), fmt.Sprintf("fresh-%d", i), "x"), 400)
+			}
+			wantThrottled(t, f.loginFrom(ipA, "alice", "wonderland"), 15*time.Minute)
+			time.Sleep(15 * time.Minute)
+			wantStatus(t, "after the window", f.loginFrom(ipA, "alice", "wonderland"), 200)
+		})
 	})
 
 	t.Run("disabled", func(t *testing.T) {

@@ -179,15 +179,36 @@ func parseArgon2id(hash []byte) (argon2Params, []byte, []byte, error) {
 // tollgate.PasswordUpdater).
 //
 // Until a user logs in, their bcrypt hash stays, with bcrypt's 72-byte
-// password limit. Logins for unknown users are checked against an Argon2id
-// dummy hash, whose timing differs from a bcrypt check: pick Argon2id
-// parameters that cost about as much as the bcrypt cost in use, or expect
-// the timing to tell users not yet migrated from unknown ones. It is safe
-// for concurrent use.
+// password limit (a longer password costs a full bcrypt comparison and
+// fails, like any wrong one). Logins for unknown users are checked against
+// a dummy hash of the slower scheme (see DummyHashes), so they cannot be
+// told from users of that scheme; users of the faster one still answer
+// faster, so pick Argon2id parameters that cost about as much as the
+// bcrypt cost in use. It is safe for concurrent use.
 type Migrating struct {
 	// Argon2id hashes new passwords and verifies Argon2id hashes. Its zero
 	// value uses the OWASP parameters.
 	Argon2id Hasher
+	// BcryptCost is the cost of the bcrypt hashes still stored, for timing
+	// logins of unknown users like those of users not yet migrated.
+	// Default 12.
+	BcryptCost int
+}
+
+// DummyHashes returns a hash of password in each scheme h verifies,
+// Argon2id and bcrypt at BcryptCost. tollgate checks logins of unknown
+// users against the slower of the two, so that neither an unknown user
+// nor a user of either scheme can be told apart by the answer's timing.
+func (h Migrating) DummyHashes(password string) ([][]byte, error) {
+	a, err := h.Argon2id.Hash(password)
+	if err != nil {
+		return nil, err
+	}
+	b, err := tollgate.Bcrypt(h.BcryptCost).Hash(password)
+	if err != nil {
+		return nil, err
+	}
+	return [][]byte{a, b}, nil
 }
 
 var (
