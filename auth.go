@@ -183,7 +183,10 @@ type TokenSources struct {
 // expires, so a client that reuses its token skips the signature check
 // and the decoding. Expiry ("exp", "nbf" with Leeway), the denylist, the
 // scope check and Config.LoadUser still run on every request, and
-// failures are never cached. Past either bound the oldest tokens leave.
+// failures are never cached. The cache holds MaxEntries distinct tokens
+// before any leaves; a full cache admits one new token in 16 and the
+// oldest of its shard leaves for it, so that past its capacity a request
+// costs no more than without a cache.
 type TokenCache struct {
 	// Disabled turns the cache off: every request verifies its token.
 	Disabled bool

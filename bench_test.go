@@ -70,6 +70,40 @@ func BenchmarkRequireScopes(b *testing.B) {
 	})
 }
 
+// BenchmarkCacheBeyondCapacity is the worst case of the verified-token
+// cache: more distinct live tokens than it holds (20 000 against 16 384),
+// presented in turn, so nearly every request is a miss that also evicts.
+// The default configuration must be no slower than the cache turned off.
+// HS256, whose signature check is the cheapest, makes the cache's own
+// cost the largest share.
+func BenchmarkCacheBeyondCapacity(b *testing.B) {
+	noop := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	for _, mode := range []struct {
+		name     string
+		disabled bool
+	}{{"off", true}, {"default", false}} {
+		b.Run("HS256/"+mode.name, func(b *testing.B) {
+			f := newFixture(b, "HS256", func(c *tollgate.Config) { c.Cache.Disabled = mode.disabled })
+			h := f.auth.RequireScopes("items:read")(noop)
+			reqs := make([]*http.Request, 20000)
+			for i := range reqs {
+				reqs[i] = httptest.NewRequest("GET", "/items", nil)
+				reqs[i].Header.Set("Authorization", "Bearer "+f.forgeGood(b, func(_, c map[string]any) { c["jti"] = fmt.Sprint("thrash-", i) }))
+			}
+			rec := httptest.NewRecorder()
+			for _, r := range reqs { // warm: the cache is full
+				h.ServeHTTP(rec, r)
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				h.ServeHTTP(rec, reqs[i%len(reqs)])
+				i++
+			}
+		})
+	}
+}
+
 // BenchmarkIssueAccessToken signs one access token, against the raw
 // primitive signing the same bytes.
 func BenchmarkIssueAccessToken(b *testing.B) {

@@ -16,8 +16,10 @@ package tollgate
 // different ring with an empty cache.
 
 import (
+	"hash/maphash"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -63,20 +65,29 @@ func (e *cacheEntry) principal() *Principal {
 }
 
 // tokenCache is a bounded map from token to entry, in shards so that
-// concurrent requests rarely meet on one lock.
+// concurrent requests rarely meet on one lock. A token's shard comes from
+// a keyed hash of the whole token (maphash, with a seed of the cache's
+// own), so shards fill evenly and no client can aim at one. The bounds
+// are the cache's, not a shard's: each shard's ring has room for twice its
+// share, so the cache holds its documented number of tokens before any
+// leaves, however they fall.
 type tokenCache struct {
-	shards []cacheShard
-	mask   uint64
+	shards     []cacheShard
+	mask       uint64
+	seed       maphash.Seed
+	maxEntries int64
+	maxBytes   int64
+	entries    atomic.Int64 // across shards
+	bytes      atomic.Int64
+	misses     atomic.Uint64 // verified tokens offered to a full cache
 }
 
 type cacheShard struct {
-	mu         sync.RWMutex
-	m          map[string]*cacheEntry
-	ring       []*cacheEntry // insertion order; stale slots are skipped
-	head, n    int           // oldest slot and slots in use
-	bytes      int
-	maxEntries int
-	maxBytes   int
+	mu      sync.RWMutex
+	m       map[string]*cacheEntry
+	ring    []*cacheEntry // insertion order; stale slots are skipped
+	head, n int           // oldest slot and slots in use
+	ringLen int
 }
 
 // newTokenCache makes a cache of at most maxEntries tokens and maxBytes
@@ -86,22 +97,24 @@ func newTokenCache(maxEntries, maxBytes int) *tokenCache {
 	for shards > 1 && (maxEntries/shards < 64 || maxBytes/shards < 64<<10) {
 		shards /= 2
 	}
-	c := &tokenCache{shards: make([]cacheShard, shards), mask: uint64(shards - 1)}
+	c := &tokenCache{shards: make([]cacheShard, shards), mask: uint64(shards - 1), seed: maphash.MakeSeed(),
+		maxEntries: int64(max(1, maxEntries)), maxBytes: int64(maxBytes)}
+	ringLen := max(1, maxEntries)
+	if shards > 1 {
+		ringLen = 2*(maxEntries/shards) + 64
+	}
 	for i := range c.shards {
-		c.shards[i].maxEntries = max(1, maxEntries/shards)
-		c.shards[i].maxBytes = maxBytes / shards
+		c.shards[i].ringLen = ringLen
 	}
 	return c
 }
 
-// shard picks the shard of token from a byte of its signature: a
-// cached token's signature is the issuer's, as good as random, and a
-// lookup of any other string only costs a miss in whichever shard.
+// shard picks the shard of token.
 func (c *tokenCache) shard(token string) *cacheShard {
-	if c.mask == 0 || len(token) < 2 {
+	if c.mask == 0 {
 		return &c.shards[0]
 	}
-	return &c.shards[uint64(token[len(token)-2])&c.mask]
+	return &c.shards[maphash.String(c.seed, token)&c.mask]
 }
 
 // get returns the entry of token, or nil.
@@ -113,31 +126,50 @@ func (c *tokenCache) get(token string) *cacheEntry {
 	return e
 }
 
-// put adds a verified token that can be used until expires. The oldest
-// entries leave first, to stay within the bounds, and any at the head that
-// has expired by now.
+// admit reports whether a verified token should be put in the cache.
+// While there is room, every one is. A full cache admits one token in
+// admitFull: past its capacity, where most requests miss anyway, a miss
+// then costs about what it costs without a cache (a lookup more, rarely
+// an insertion), while a token that keeps coming back still finds its
+// way in.
+func (c *tokenCache) admit() bool {
+	if c.entries.Load() < c.maxEntries {
+		return true
+	}
+	return c.misses.Add(1)%admitFull == 0
+}
+
+// admitFull is the admission rate of a full cache: one in admitFull.
+const admitFull = 16
+
+// put adds a verified token that can be used until expires. The shard's
+// oldest entries leave first, to stay within the cache's bounds and the
+// shard's ring, and any at the head that has expired by now. When the
+// cache is full and the token's shard holds nothing to evict, the token
+// is not cached.
 func (c *tokenCache) put(token string, e *cacheEntry, expires, now time.Time) {
 	e.key, e.expires = token, expires
 	e.size = entryOverhead + len(token) + len(e.p.Subject) + len(e.p.Username) + len(e.p.ClientID) + len(e.p.TokenID) + 16*len(e.p.Scopes)
 	for _, sc := range e.p.Scopes {
 		e.size += len(sc)
 	}
-	s := c.shard(token)
-	if e.size > s.maxBytes {
+	if int64(e.size) > c.maxBytes {
 		return
 	}
+	s := c.shard(token)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.m == nil {
 		s.m = make(map[string]*cacheEntry)
-		s.ring = make([]*cacheEntry, s.maxEntries)
+		s.ring = make([]*cacheEntry, s.ringLen)
 	}
 	if _, ok := s.m[token]; ok {
 		return
 	}
 	for s.n > 0 {
 		old := s.ring[s.head]
-		if s.n < len(s.ring) && s.bytes+e.size <= s.maxBytes && (old == nil || now.Before(old.expires)) {
+		full := s.n == len(s.ring) || c.entries.Load() >= c.maxEntries || c.bytes.Load()+int64(e.size) > c.maxBytes
+		if !full && (old == nil || now.Before(old.expires)) {
 			break
 		}
 		s.ring[s.head] = nil
@@ -145,13 +177,25 @@ func (c *tokenCache) put(token string, e *cacheEntry, expires, now time.Time) {
 		s.n--
 		if old != nil && s.m[old.key] == old {
 			delete(s.m, old.key)
-			s.bytes -= old.size
+			c.entries.Add(-1)
+			c.bytes.Add(-int64(old.size))
 		}
+	}
+	// Reserve the room, so that concurrent puts in other shards cannot
+	// pass the bounds together; when the other shards hold the cache's
+	// whole share, the token is not cached.
+	if c.entries.Add(1) > c.maxEntries {
+		c.entries.Add(-1)
+		return
+	}
+	if c.bytes.Add(int64(e.size)) > c.maxBytes {
+		c.entries.Add(-1)
+		c.bytes.Add(-int64(e.size))
+		return
 	}
 	s.m[token] = e
 	s.ring[(s.head+s.n)%len(s.ring)] = e
 	s.n++
-	s.bytes += e.size
 }
 
 // remove drops token, as when it is found expired.
@@ -160,19 +204,13 @@ func (c *tokenCache) remove(token string) {
 	s.mu.Lock()
 	if e, ok := s.m[token]; ok {
 		delete(s.m, token)
-		s.bytes -= e.size
+		c.entries.Add(-1)
+		c.bytes.Add(-int64(e.size))
 	}
 	s.mu.Unlock()
 }
 
 // len returns the number of entries and the bytes they are counted for.
 func (c *tokenCache) len() (entries, bytes int) {
-	for i := range c.shards {
-		s := &c.shards[i]
-		s.mu.RLock()
-		entries += len(s.m)
-		bytes += s.bytes
-		s.mu.RUnlock()
-	}
-	return entries, bytes
+	return int(c.entries.Load()), int(c.bytes.Load())
 }

@@ -204,8 +204,16 @@ func TestTokenCache(t *testing.T) {
 				t.Fatalf("after %d tokens: %d entries, bound 8", i+1, n)
 			}
 		}
-		if !tollgate.CacheHas(f.auth, toks[49]) || tollgate.CacheHas(f.auth, toks[0]) {
-			t.Error("the newest should be kept and the oldest evicted")
+		if tollgate.CacheHas(f.auth, toks[0]) {
+			t.Error("the oldest should be evicted")
+		}
+		// A full cache admits a share of new tokens: one that keeps
+		// coming back gets in.
+		for range 16 {
+			f.get("/items", "Bearer "+toks[49])
+		}
+		if !tollgate.CacheHas(f.auth, toks[49]) {
+			t.Error("a token presented 16 times to a full cache never got in")
 		}
 		if rec := f.get("/items", "Bearer "+toks[0]); rec.Code != 200 {
 			t.Errorf("evicted token: %d, want 200", rec.Code)
@@ -302,4 +310,37 @@ func TestTokenCache(t *testing.T) {
 			t.Errorf("%d entries, bound 64", n)
 		}
 	})
+}
+
+// TestTokenCacheCapacity fills the cache of the default configuration to
+// its documented capacity, 16 384 distinct live tokens: every one of them
+// is then a hit (shards come from a hash of the whole token, so none
+// overflows while the cache has room). Past the capacity the bound holds.
+func TestTokenCacheCapacity(t *testing.T) {
+	f := newCacheFixture(t, "HS256", nil)
+	const capacity = 16384
+	toks := make([]string, capacity+1000)
+	for i := range toks {
+		toks[i] = f.forgeGood(t, func(_, c map[string]any) { c["jti"] = fmt.Sprint("capacity-", i) })
+	}
+	for _, tok := range toks[:capacity] {
+		if rec := f.get("/items", "Bearer "+tok); rec.Code != 200 {
+			t.Fatalf("%d", rec.Code)
+		}
+	}
+	missing := 0
+	for _, tok := range toks[:capacity] {
+		if !tollgate.CacheHas(f.auth, tok) {
+			missing++
+		}
+	}
+	if n := cached(f.auth); missing != 0 || n != capacity {
+		t.Errorf("after %d distinct tokens: %d cached, %d of them missing; want all", capacity, n, missing)
+	}
+	for _, tok := range toks[capacity:] {
+		f.get("/items", "Bearer "+tok)
+	}
+	if n, b := tollgate.CacheLen(f.auth); n > capacity || b > 16<<20 {
+		t.Errorf("past capacity: %d entries, %d bytes; bounds %d and 16 MiB", n, b, capacity)
+	}
 }

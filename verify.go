@@ -81,7 +81,7 @@ func (a *Authenticator) verifyAccess(token string) (*Principal, error) {
 		return nil, err
 	}
 	e.p.token = token
-	if cache == nil {
+	if cache == nil || !cache.admit() {
 		return &e.p, nil
 	}
 	cache.put(token, e, e.times.Exp.Time.Add(a.cfg.Leeway), a.now())
