@@ -69,8 +69,15 @@ func (a *Authenticator) reportDenied(r *http.Request, p *Principal, err error) {
 		ev.Subject, ev.Username, ev.ClientID, ev.TokenID = p.Subject, p.Username, p.ClientID, p.TokenID
 	}
 	if debug {
-		a.cfg.Logger.DebugContext(ctx, "tollgate: access denied", "reason", string(ev.Reason),
-			"status", e.Status, "method", r.Method, "path", r.URL.Path, "remote_addr", r.RemoteAddr)
+		// Bounded like audit.Slog: a flood of bad tokens is counted.
+		ok, suppressed := a.debugLimit.Allow(string(ev.Reason), a.now())
+		if suppressed > 0 {
+			a.cfg.Logger.DebugContext(ctx, "tollgate: access denied (suppressed)", "reason", string(ev.Reason), "suppressed", suppressed)
+		}
+		if ok {
+			a.cfg.Logger.DebugContext(ctx, "tollgate: access denied", "reason", string(ev.Reason),
+				"status", e.Status, "method", r.Method, "path", r.URL.Path, "remote_addr", r.RemoteAddr)
+		}
 	}
 	a.emit(ctx, r, ev)
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/tollgate-go/tollgate"
@@ -323,4 +325,34 @@ func TestAuthenticateReportsAndNamesTheCause(t *testing.T) {
 	if audit.ReasonOf(errors.New("other")) != "" || audit.ReasonOf(nil) != "" {
 		t.Error("ReasonOf of an error without a reason is not empty")
 	}
+}
+
+// TestLogBoundedUnderFlood: a flood of failed logins writes at most ten
+// lines a second per kind of event, and then one line with the count of
+// the rest, instead of a line each (8 892 lines in 22 s before).
+func TestLogBoundedUnderFlood(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var logs bytes.Buffer
+		f := newFixture(t, "", func(c *tollgate.Config) {
+			c.OnEvent = audit.Slog(slog.New(slog.NewTextHandler(&logs, nil)))
+			c.Logins.DisableThrottle = true
+		})
+		for i := range 500 {
+			f.loginFrom(fmt.Sprintf("198.51.100.%d:1", i%200), "alice", "guess")
+		}
+		lines := strings.Count(logs.String(), "\n")
+		if lines > 10 {
+			t.Errorf("%d log lines for 500 failed logins in one second, want at most 10", lines)
+		}
+		time.Sleep(2 * time.Second)
+		f.loginFrom("198.51.100.1:1", "alice", "guess")
+		if !strings.Contains(logs.String(), "suppressed=490") {
+			t.Errorf("no summary of the 490 lines left out:\n%s", logs.String())
+		}
+		// Other kinds of event are not crowded out by the flood.
+		f.login(t, "bob", "builder")
+		if !strings.Contains(logs.String(), "login_succeeded") {
+			t.Error("a successful login was not logged during the flood")
+		}
+	})
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tollgate-go/tollgate/audit"
+	"github.com/tollgate-go/tollgate/internal/logflood"
 )
 
 // Config configures an [Authenticator]. The zero value of every optional
@@ -224,6 +225,9 @@ type Authenticator struct {
 	throttle *throttle     // nil: no login throttle
 	hashSem  chan struct{} // a slot per hash that may run at once
 
+	// debugLimit bounds the debug lines of rejected tokens.
+	debugLimit logflood.Limiter
+
 	// reported holds the unregistered scopes of users already reported.
 	reportMu sync.Mutex
 	reported map[string]bool
@@ -342,6 +346,7 @@ func New(cfg Config) (*Authenticator, error) {
 		challenge: `Bearer realm="` + cfg.Realm + `"`,
 		reported:  map[string]bool{},
 	}
+	a.debugLimit = logflood.Limiter{Window: time.Second, Burst: 10}
 	if issues {
 		if !cfg.Logins.DisableThrottle {
 			a.throttle = newThrottle(cfg.Logins)

@@ -11,6 +11,8 @@ import (
 	"errors"
 	"log/slog"
 	"time"
+
+	"github.com/tollgate-go/tollgate/internal/logflood"
 )
 
 // A Type says what happened.
@@ -146,10 +148,17 @@ type Event struct {
 // unregistered scope); Debug for a request without any token (browsers
 // and probes send many, and logging each at a higher level turns logs
 // into an amplifier); Info for the rest.
+//
+// Under a flood the log stays bounded: of the events of one type and
+// reason, at most 10 a second are written; the rest are counted, and the
+// count is written as one record, message "tollgate: <type> (suppressed)"
+// with the attribute suppressed, when the next second's first such event
+// comes.
 func Slog(l *slog.Logger) func(context.Context, Event) {
 	if l == nil {
 		l = slog.Default()
 	}
+	limit := &logflood.Limiter{Window: time.Second, Burst: 10}
 	return func(ctx context.Context, e Event) {
 		level := slog.LevelInfo
 		switch e.Type {
@@ -161,6 +170,18 @@ func Slog(l *slog.Logger) func(context.Context, Event) {
 			}
 		}
 		if !l.Enabled(ctx, level) {
+			return
+		}
+		now := e.Time
+		if now.IsZero() {
+			now = time.Now()
+		}
+		ok, suppressed := limit.Allow(string(e.Type)+"/"+string(e.Reason), now)
+		if suppressed > 0 {
+			l.LogAttrs(ctx, level, "tollgate: "+string(e.Type)+" (suppressed)", slog.String("type", string(e.Type)),
+				slog.String("reason", string(e.Reason)), slog.Int("suppressed", suppressed))
+		}
+		if !ok {
 			return
 		}
 		attrs := make([]slog.Attr, 0, 9)
