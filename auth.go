@@ -222,8 +222,8 @@ type Authenticator struct {
 	dummyHash []byte
 	challenge string // `Bearer realm="..."`
 
-	throttle *throttle     // nil: no login throttle
-	hashSem  chan struct{} // a slot per hash that may run at once
+	throttle *throttle // nil: no login throttle
+	hashes   *hashGate // the bound on concurrent password hashes
 
 	// debugLimit bounds the debug lines of rejected tokens.
 	debugLimit logflood.Limiter
@@ -351,7 +351,7 @@ func New(cfg Config) (*Authenticator, error) {
 		if !cfg.Logins.DisableThrottle {
 			a.throttle = newThrottle(cfg.Logins)
 		}
-		a.hashSem = make(chan struct{}, cfg.Logins.ConcurrentHashes)
+		a.hashes = newHashGate(cfg.Logins.ConcurrentHashes)
 		a.dummyHash, err = dummyHash(cfg.Hasher)
 		if err != nil {
 			return nil, fmt.Errorf("tollgate: Config.Hasher: %w", err)

@@ -52,7 +52,7 @@ func VerifyForBench(a *Authenticator, token string) error {
 // concurrent password hashes (Config.Logins.ConcurrentHashes), as every
 // password comparison does.
 func HashSlotForBench(a *Authenticator) error {
-	if err := a.acquireHash(context.Background()); err != nil {
+	if err := a.acquireHash(context.Background(), 0); err != nil {
 		return err
 	}
 	a.releaseHash()

@@ -247,24 +247,24 @@ var errLogin = errors.New("tollgate: login failed")
 // usernames exist, and a password over bcrypt's 72 bytes costs the same
 // comparison as any other wrong one. It returns the user, or a
 // reason and nil error for a failed login, or an error for a server fault.
-func (a *Authenticator) checkPassword(ctx context.Context, username, password string) (*User, audit.Reason, error) {
+func (a *Authenticator) checkPassword(ctx context.Context, prio int, username, password string) (*User, audit.Reason, error) {
 	u, err := a.cfg.Users.LookupUser(ctx, username)
 	if err != nil {
 		if !errors.Is(err, ErrNotFound) {
 			return nil, "", err
 		}
-		if _, err := a.verifyHash(ctx, a.dummyHash, password); errors.Is(err, errHashBusy) {
+		if _, err := a.verifyHash(ctx, prio, a.dummyHash, password); errors.Is(err, errHashBusy) {
 			return nil, "", err
 		}
 		return nil, audit.UnknownUser, nil
 	}
 	if u == nil || u.Username != username {
-		if _, err := a.verifyHash(ctx, a.dummyHash, password); errors.Is(err, errHashBusy) {
+		if _, err := a.verifyHash(ctx, prio, a.dummyHash, password); errors.Is(err, errHashBusy) {
 			return nil, "", err
 		}
 		return nil, audit.UnknownUser, nil
 	}
-	ok, err := a.verifyHash(ctx, u.PasswordHash, password)
+	ok, err := a.verifyHash(ctx, prio, u.PasswordHash, password)
 	if errors.Is(err, errHashBusy) {
 		return nil, "", err
 	}
@@ -278,19 +278,19 @@ func (a *Authenticator) checkPassword(ctx context.Context, username, password st
 		return nil, audit.UserDisabled, nil
 	}
 	if a.cfg.Hasher.NeedsRehash(u.PasswordHash) {
-		a.rehash(ctx, u, password)
+		a.rehash(ctx, prio, u, password)
 	}
 	return u, "", nil
 }
 
 // rehash stores a fresh hash of password when the store can take it.
 // A failure is logged and does not fail the login.
-func (a *Authenticator) rehash(ctx context.Context, u *User, password string) {
+func (a *Authenticator) rehash(ctx context.Context, prio int, u *User, password string) {
 	up, ok := a.cfg.Users.(PasswordUpdater)
 	if !ok {
 		return
 	}
-	h, err := a.hashPassword(ctx, password)
+	h, err := a.hashPassword(ctx, prio, password)
 	if err == nil {
 		err = up.UpdatePasswordHash(ctx, u.subject(), h)
 	}

@@ -46,7 +46,10 @@ import (
 // Argon2id) run at once, so a login flood queues for CPU instead of piling
 // up goroutines and, for Argon2id, memory. A login that waits longer than
 // HashQueueWait for a slot is answered 503 temporarily_unavailable with
-// Retry-After. The bound cannot be turned off.
+// Retry-After. The slots are shared fairly between client addresses: a
+// freed slot goes to the waiting login whose address made the fewest
+// logins in the window, so a flood from many addresses cannot keep a
+// login from a quiet one waiting. The bound cannot be turned off.
 type LoginLimits struct {
 	// DisableThrottle turns the throttle off (the hash bound stays), for a
 	// service throttled in front of it. Default false.
@@ -59,8 +62,16 @@ type LoginLimits struct {
 	// FailuresPerIP is the number of failed logins allowed per client IP
 	// (IPv6: per /64 network, the usual allocation to one host or site) in
 	// one Window. Default 50, to leave room for several users behind one
-	// NAT.
+	// NAT. A login shed for want of a hashing slot (503) counts as a
+	// failure: it costs the client what a checked one costs.
 	FailuresPerIP int
+
+	// SuccessesPerUsername and SuccessesPerIP bound successful logins in
+	// one Window, so that holding an account (or a few) does not buy the
+	// hashing slots: a client looping successful logins is answered 429
+	// like a guesser. Defaults 30 and 300.
+	SuccessesPerUsername int
+	SuccessesPerIP       int
 
 	// Window is how long failures are remembered, counted from the first
 	// failure of the window. Default 15 minutes.
@@ -102,6 +113,8 @@ type LoginLimits struct {
 const (
 	defaultFailuresPerUsername = 10
 	defaultFailuresPerIP       = 50
+	defaultSuccessesPerUser    = 30
+	defaultSuccessesPerIP      = 300
 	defaultThrottleWindow      = 15 * time.Minute
 	defaultThrottleMaxEntries  = 100_000
 	defaultHashQueueWait       = time.Second
@@ -111,7 +124,7 @@ const (
 func (l *LoginLimits) resolve() []error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("tollgate: "+format, args...)) }
-	if l.FailuresPerUsername < 0 || l.FailuresPerIP < 0 || l.Window < 0 || l.MaxEntries < 0 || l.ConcurrentHashes < 0 || l.HashQueueWait < 0 {
+	if l.FailuresPerUsername < 0 || l.FailuresPerIP < 0 || l.SuccessesPerUsername < 0 || l.SuccessesPerIP < 0 || l.Window < 0 || l.MaxEntries < 0 || l.ConcurrentHashes < 0 || l.HashQueueWait < 0 {
 		bad("Config.Logins: negative limit")
 	}
 	if l.TrustedProxyHeader != "" && !validHeaderName(l.TrustedProxyHeader) {
@@ -119,6 +132,8 @@ func (l *LoginLimits) resolve() []error {
 	}
 	setDefault(&l.FailuresPerUsername, defaultFailuresPerUsername)
 	setDefault(&l.FailuresPerIP, defaultFailuresPerIP)
+	setDefault(&l.SuccessesPerUsername, defaultSuccessesPerUser)
+	setDefault(&l.SuccessesPerIP, defaultSuccessesPerIP)
 	setDefault(&l.Window, defaultThrottleWindow)
 	setDefault(&l.MaxEntries, defaultThrottleMaxEntries)
 	setDefault(&l.ConcurrentHashes, defaultConcurrentHashes())
@@ -169,38 +184,23 @@ func (a *Authenticator) busy() error {
 	return &retryAfterError{err: kindUnavailable.new("", errHashBusy), after: a.cfg.Logins.HashQueueWait}
 }
 
-// acquireHash takes a hashing slot, waiting at most
-// Config.Logins.HashQueueWait.
-// When every slot is taken the first attempt fails without allocating; a
-// timer is made only for a login that has to wait.
-func (a *Authenticator) acquireHash(ctx context.Context) error {
-	select {
-	case a.hashSem <- struct{}{}:
-		return nil
-	default:
-	}
-	t := time.NewTimer(a.cfg.Logins.HashQueueWait)
-	defer t.Stop()
-	select {
-	case a.hashSem <- struct{}{}:
-		return nil
-	case <-t.C:
-		return a.busy()
-	case <-ctx.Done():
+// acquireHash takes a hashing slot for a login of priority prio (see
+// hashGate), waiting at most Config.Logins.HashQueueWait.
+func (a *Authenticator) acquireHash(ctx context.Context, prio int) error {
+	if !a.hashes.acquire(ctx, prio, a.cfg.Logins.HashQueueWait) {
 		return a.busy()
 	}
+	return nil
 }
 
 // releaseHash gives back a slot taken by acquireHash.
-func (a *Authenticator) releaseHash() {
-	<-a.hashSem
-}
+func (a *Authenticator) releaseHash() { a.hashes.release() }
 
 // verifyHash runs the hasher's Verify within the bound on concurrent
 // hashes. Every password comparison of a login, the one against the dummy
 // hash for unknown users included, goes through it.
-func (a *Authenticator) verifyHash(ctx context.Context, hash []byte, password string) (bool, error) {
-	if err := a.acquireHash(ctx); err != nil {
+func (a *Authenticator) verifyHash(ctx context.Context, prio int, hash []byte, password string) (bool, error) {
+	if err := a.acquireHash(ctx, prio); err != nil {
 		return false, err
 	}
 	defer a.releaseHash()
@@ -209,8 +209,8 @@ func (a *Authenticator) verifyHash(ctx context.Context, hash []byte, password st
 
 // hashPassword runs the hasher's Hash within the bound on concurrent
 // hashes.
-func (a *Authenticator) hashPassword(ctx context.Context, password string) ([]byte, error) {
-	if err := a.acquireHash(ctx); err != nil {
+func (a *Authenticator) hashPassword(ctx context.Context, prio int, password string) ([]byte, error) {
+	if err := a.acquireHash(ctx, prio); err != nil {
 		return nil, err
 	}
 	defer a.releaseHash()
@@ -218,23 +218,26 @@ func (a *Authenticator) hashPassword(ctx context.Context, password string) ([]by
 }
 
 // loginTicket is a login attempt counted by the throttle, settled by
-// endLogin.
+// endLogin. prio is the number of logins its client address made in the
+// window before it, the login's place among the waiters for a hashing
+// slot (hashGate).
 type loginTicket struct {
 	user    uint64
 	ip      netip.Addr
 	counted bool
+	prio    int
 }
 
 // startLogin counts a login attempt against the throttle, before the user
 // is looked up, or refuses it with 429 when the username or the client IP
-// is over its limit.
+// is over one of its limits.
 func (a *Authenticator) startLogin(r *http.Request, username, clientID string) (loginTicket, error) {
 	t := a.throttle
 	if t == nil {
 		return loginTicket{}, nil
 	}
 	tk := loginTicket{user: maphash.String(t.seed, username), ip: t.clientIP(r), counted: true}
-	retry, which := t.begin(tk, a.now())
+	retry, which := t.begin(&tk, a.now())
 	if which != "" {
 		a.emit(r.Context(), r, audit.Event{Type: audit.LoginThrottled, Reason: which, Username: username, ClientID: clientID})
 		return loginTicket{}, &retryAfterError{err: kindSlowDown.new("", errThrottled), after: retry}
@@ -243,31 +246,36 @@ func (a *Authenticator) startLogin(r *http.Request, username, clientID string) (
 }
 
 // endLogin settles an attempt: a success clears the username's failures
-// and is not counted against the IP; a server fault or an overload is not
-// the client's failure and is refunded; a failure stays counted.
-func (a *Authenticator) endLogin(tk loginTicket, ok bool, err error) {
+// and counts against the success limits instead of the IP's failures; a
+// login shed for want of a hashing slot stays counted as a failure, as a
+// login that runs no hash must cost the attacker what one that does
+// costs; any other server fault is not the client's and is refunded; a
+// failure stays counted.
+func (a *Authenticator) endLogin(tk loginTicket, ok bool, err error, now time.Time) {
 	if !tk.counted {
 		return
 	}
 	switch {
 	case ok:
-		a.throttle.succeeded(tk)
+		a.throttle.succeeded(tk, now)
+	case errors.Is(err, errHashBusy):
 	case err != nil:
 		a.throttle.refund(tk)
 	}
 }
 
 // throttle counts failed logins per username and per client IP in fixed
-// windows. It starts no goroutine: expired windows are dropped lazily, on
-// the next attempt, and the tables are bounded by MaxEntries.
+// windows, and successful ones likewise (with their own, higher limits).
+// It starts no goroutine: expired windows are dropped lazily, on the next
+// attempt, and each table is bounded by MaxEntries.
 type throttle struct {
 	seed   maphash.Seed // keys usernames; random, so collisions cannot be aimed
 	header string       // the trusted proxy header, or ""
 	window time.Duration
 
-	mu    sync.Mutex
-	users windows[uint64]
-	ips   windows[netip.Addr]
+	mu           sync.Mutex
+	users, okUsr windows[uint64]
+	ips, okIPs   windows[netip.Addr]
 }
 
 // newThrottle makes the throttle of l, whose defaults are applied.
@@ -278,24 +286,32 @@ func newThrottle(c LoginLimits) *throttle {
 		window: c.Window,
 		users:  newWindows[uint64](c.FailuresPerUsername, c.MaxEntries),
 		ips:    newWindows[netip.Addr](c.FailuresPerIP, c.MaxEntries),
+		okUsr:  newWindows[uint64](c.SuccessesPerUsername, c.MaxEntries),
+		okIPs:  newWindows[netip.Addr](c.SuccessesPerIP, c.MaxEntries),
 	}
 }
 
-// begin counts an attempt for tk, or, when its username or IP is over the
-// limit, reports which (audit.ThrottledUsername or audit.ThrottledIP) and
-// how long until the window ends. A refused attempt is not counted.
-func (t *throttle) begin(tk loginTicket, now time.Time) (time.Duration, audit.Reason) {
+// begin counts an attempt for tk and sets its priority, or, when its
+// username or IP is over a limit, reports which (audit.ThrottledUsername
+// or audit.ThrottledIP) and how long until the window ends. A refused
+// attempt is not counted.
+func (t *throttle) begin(tk *loginTicket, now time.Time) (time.Duration, audit.Reason) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.users.expire(now, t.window)
-	t.ips.expire(now, t.window)
-	if d, over := t.users.over(tk.user, now, t.window); over {
-		return d, audit.ThrottledUsername
+	for _, w := range []*windows[uint64]{&t.users, &t.okUsr} {
+		w.expire(now, t.window)
+		if d, over := w.over(tk.user, now, t.window); over {
+			return d, audit.ThrottledUsername
+		}
 	}
 	if tk.ip.IsValid() {
-		if d, over := t.ips.over(tk.ip, now, t.window); over {
-			return d, audit.ThrottledIP
+		for _, w := range []*windows[netip.Addr]{&t.ips, &t.okIPs} {
+			w.expire(now, t.window)
+			if d, over := w.over(tk.ip, now, t.window); over {
+				return d, audit.ThrottledIP
+			}
 		}
+		tk.prio = t.ips.count(tk.ip, now, t.window) + t.okIPs.count(tk.ip, now, t.window)
 	}
 	// Both tables must take the attempt, or neither counts it: a table
 	// full of lockouts refuses new keys rather than forget one.
@@ -311,12 +327,17 @@ func (t *throttle) begin(tk loginTicket, now time.Time) (time.Duration, audit.Re
 	return 0, ""
 }
 
-func (t *throttle) succeeded(tk loginTicket) {
+// succeeded settles a successful attempt: the username's failures are
+// forgotten, the IP's failure taken back, and the success counted (a
+// success table full of lockouts does not count it).
+func (t *throttle) succeeded(tk loginTicket, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.users.remove(tk.user)
+	t.okUsr.add(tk.user, now, t.window)
 	if tk.ip.IsValid() {
 		t.ips.sub(tk.ip)
+		t.okIPs.add(tk.ip, now, t.window)
 	}
 }
 
@@ -418,6 +439,14 @@ func (w *windows[K]) live(k K, now time.Time, d time.Duration) (*list.Element, *
 		return nil, nil
 	}
 	return e, win
+}
+
+// count returns the attempts counted for k in its live window.
+func (w *windows[K]) count(k K, now time.Time, d time.Duration) int {
+	if _, win := w.live(k, now, d); win != nil {
+		return win.n
+	}
+	return 0
 }
 
 // over reports whether k has used up its window, and when the window ends.

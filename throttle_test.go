@@ -432,3 +432,52 @@ func TestHashConcurrencyBound(t *testing.T) {
 		}
 	})
 }
+
+// TestSuccessfulLoginsBounded: holding an account does not buy the
+// hashing slots. Successful logins are bounded per username and per
+// address (their own, higher limits): two accounts looping successful
+// logins from one address get 429 like guessers, and other users on
+// other addresses are not affected.
+func TestSuccessfulLoginsBounded(t *testing.T) {
+	const ipA = "198.51.100.50:1"
+	f := newFixture(t, "", func(c *tollgate.Config) {
+		c.Logins = tollgate.LoginLimits{SuccessesPerUsername: 5, SuccessesPerIP: 8}
+	})
+	for range 5 {
+		wantStatus(t, "alice", f.loginFrom(ipA, "alice", "wonderland"), 200)
+	}
+	wantThrottled(t, f.loginFrom(ipA, "alice", "wonderland"), 15*time.Minute)
+	for range 3 {
+		wantStatus(t, "bob", f.loginFrom(ipA, "bob", "builder"), 200)
+	}
+	// The address is at its limit: bob is refused there, not elsewhere.
+	wantThrottled(t, f.loginFrom(ipA, "bob", "builder"), 15*time.Minute)
+	wantStatus(t, "bob elsewhere", f.loginFrom("203.0.113.77:1", "bob", "builder"), 200)
+	wantStatus(t, "carol elsewhere", f.loginFrom("203.0.113.78:1", "carol", "admin-pass-123"), 200)
+	if ev := f.events.Of(audit.LoginThrottled); len(ev) != 2 {
+		t.Errorf("%d login_throttled events, want 2", len(ev))
+	}
+}
+
+// TestShedLoginCounts: a login shed for want of a hashing slot (503)
+// costs its address a failure, as a checked one does; otherwise a flood
+// that is shed never reaches the per-address limit.
+func TestShedLoginCounts(t *testing.T) {
+	gate := newGateHasher()
+	f := newGateFixture(t, gate, func(c *tollgate.Config) {
+		c.Logins.ConcurrentHashes = 1
+		c.Logins.HashQueueWait = time.Millisecond
+		c.Logins.FailuresPerIP = 3
+	})
+	first := make(chan int)
+	go func() { first <- f.loginFrom("198.51.100.1:1", "alice", "wonderland").Code }()
+	<-gate.entered
+	for i := range 3 {
+		wantStatus(t, fmt.Sprint("shed ", i), f.loginFrom("198.51.100.2:1", fmt.Sprint("ghost-", i), "x"), http.StatusServiceUnavailable)
+	}
+	wantThrottled(t, f.loginFrom("198.51.100.2:1", "ghost-4", "x"), 15*time.Minute)
+	close(gate.release)
+	if c := <-first; c != 200 {
+		t.Errorf("first login: %d", c)
+	}
+}
