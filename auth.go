@@ -100,6 +100,11 @@ type Config struct {
 	// extends a family past it. Default 90 days, and at least RefreshTTL.
 	RefreshFamilyTTL time.Duration
 
+	// RefreshMaxSessions bounds the refresh-token families (sessions) one
+	// user holds: a login past it ends the user's oldest session. Default
+	// 100.
+	RefreshMaxSessions int
+
 	// RefreshGracePeriod, when positive, lets a refresh token that was just
 	// spent be presented once more within this time without the family
 	// being revoked, for a client that lost the response to its refresh
@@ -265,8 +270,8 @@ func New(cfg Config) (*Authenticator, error) {
 		bad("Config.SigningKey holds no private key")
 	}
 	if cfg.Refresh == nil {
-		if cfg.RefreshTTL != 0 || cfg.RefreshFamilyTTL != 0 || cfg.RefreshGracePeriod != 0 {
-			bad("Config.RefreshTTL, RefreshFamilyTTL and RefreshGracePeriod need Config.Refresh: without a refresh store no refresh token is issued")
+		if cfg.RefreshTTL != 0 || cfg.RefreshFamilyTTL != 0 || cfg.RefreshGracePeriod != 0 || cfg.RefreshMaxSessions != 0 {
+			bad("Config.RefreshTTL, RefreshFamilyTTL, RefreshGracePeriod and RefreshMaxSessions need Config.Refresh: without a refresh store no refresh token is issued")
 		}
 	} else if cfg.Users == nil {
 		bad("Config.Refresh is set but Config.Users is nil")
@@ -283,10 +288,11 @@ func New(cfg Config) (*Authenticator, error) {
 	if cfg.Refresh != nil {
 		setDefault(&cfg.RefreshTTL, defaultRefreshTTL)
 		setDefault(&cfg.RefreshFamilyTTL, max(defaultRefreshFamilyTTL, cfg.RefreshTTL))
+		setDefault(&cfg.RefreshMaxSessions, defaultMaxSessions)
 	}
 	setDefault(&cfg.Leeway, defaultLeeway)
 	switch {
-	case cfg.AccessTTL < 0 || cfg.RefreshTTL < 0 || cfg.RefreshFamilyTTL < 0:
+	case cfg.AccessTTL < 0 || cfg.RefreshTTL < 0 || cfg.RefreshFamilyTTL < 0 || cfg.RefreshMaxSessions < 0:
 		bad("negative token lifetime")
 	case cfg.RefreshFamilyTTL < cfg.RefreshTTL:
 		bad("Config.RefreshFamilyTTL (%v) is shorter than Config.RefreshTTL (%v)", cfg.RefreshFamilyTTL, cfg.RefreshTTL)
@@ -440,6 +446,7 @@ type Principal struct {
 	User *User
 
 	token string // the verified token, for DecodeClaims
+	sid   string // "sid": its refresh-token family, with a denylist
 }
 
 // HasScope reports whether the token was granted scope.

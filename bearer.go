@@ -159,7 +159,8 @@ var errInactive = &rejection{audit.UserInactive, "user disabled or deleted since
 func (a *Authenticator) loadUser(ctx context.Context, p *Principal) error {
 	u, err := a.cfg.Users.LookupUser(ctx, p.Username)
 	switch {
-	case errors.Is(err, ErrNotFound) || err == nil && (u == nil || u.Disabled || u.subject() != p.Subject):
+	case errors.Is(err, ErrNotFound) || err == nil && (u == nil || u.Disabled || u.subject() != p.Subject ||
+		!u.ValidAfter.IsZero() && p.IssuedAt.Before(u.ValidAfter)):
 		cause := error(errInactive)
 		if err != nil {
 			cause = fmt.Errorf("%w: %w", errInactive, err)

@@ -14,7 +14,7 @@ import (
 // MintForBench signs one access token for alice, for the benchmarks of
 // package tollgate_test.
 func MintForBench(a *Authenticator) (string, error) {
-	tok, _, _, err := a.mint(grantee{subject: "alice", username: "alice", clientID: defaultClientID}, "me items:read items:write", nil, a.now())
+	tok, _, _, err := a.mint(grantee{subject: "alice", username: "alice", clientID: defaultClientID}, "me items:read items:write", "", nil, a.now())
 	return tok, err
 }
 
@@ -70,9 +70,21 @@ func TokenResponseJSON(access, typ string, expiresIn int64, refresh, scope strin
 	return string(appendTokenResponse(nil, &r)), b.String()
 }
 
-// NewRefreshSecretForTest returns a fresh refresh token and its hash as
-// newRefreshSecret makes them, and the hash as hashRefresh computes it.
-func NewRefreshSecretForTest() (token, hash, rehash string) {
-	token, hash = newRefreshSecret()
-	return token, hash, hashRefresh(token)
+// NewRefreshTokenForTest returns a fresh refresh token of a new family and
+// its hash as newRefreshToken makes them, the hash as hashRefresh
+// computes it, and the family id of the token's handle.
+func NewRefreshTokenForTest() (token, hash, rehash, id string) {
+	h := newHandle()
+	token, hash = newRefreshToken(h)
+	got, _ := parseRefresh(token)
+	return token, hash, hashRefresh(token), familyID(got)
+}
+
+// RefreshFamilyID returns the family id of a refresh token, or "".
+func RefreshFamilyID(token string) string {
+	h, ok := parseRefresh(token)
+	if !ok {
+		return ""
+	}
+	return familyID(h)
 }

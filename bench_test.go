@@ -366,19 +366,20 @@ func benchSpend(b *testing.B, n int) {
 		return base64.RawURLEncoding.EncodeToString(sum[:])
 	}
 	order := mrand.New(mrand.NewPCG(1, 2)).Perm(n)
-	live := make([]string, n) // live[k]: the unused token of the k-th family to be spent
+	ids := make([]string, n)  // ids[k]: the family spent k-th
+	live := make([]string, n) // live[k]: its current token's hash
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	s := memstore.NewRefreshStore()
 	for k, fam := range order {
 		issued := t0.Add(time.Duration(k-n) * tick)
-		live[k] = hashOf(fam)
-		err := s.Create(ctx, tollgate.RefreshToken{
-			Hash: live[k], Family: hashOf(n + fam)[:22], Subject: "alice", Username: "alice",
-			ClientID: "tollgate", Scopes: scopes,
+		ids[k], live[k] = hashOf(n+fam), hashOf(fam)
+		_, err := s.Create(ctx, tollgate.RefreshFamily{
+			ID: ids[k], Hash: live[k], Subject: fmt.Sprint("user-", fam), Username: "alice",
+			ClientID: "tollgate", Scopes: scopes, CreatedAt: issued,
 			IssuedAt: issued, ExpiresAt: issued.Add(ttl), FamilyExpiresAt: t0.Add(1000 * time.Hour),
-		})
+		}, 100)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -397,22 +398,22 @@ func benchSpend(b *testing.B, n int) {
 	for b.Loop() {
 		k := i % n
 		now := t0.Add(time.Duration(i) * tick)
-		rt, err := s.Lookup(ctx, live[k])
-		if err != nil || !rt.UsedAt.IsZero() {
+		rt, err := s.Lookup(ctx, ids[k])
+		if err != nil || rt.Hash != live[k] {
 			b.Fatalf("lookup %d: %v", i, err)
 		}
 		strconv.AppendInt(hb[:0:20], int64(i), 36)
 		next := rt
 		next.Hash, next.IssuedAt, next.ExpiresAt = string(hb[:]), now, now.Add(ttl)
-		if _, err := s.Consume(ctx, rt.Hash, now, &next); err != nil {
-			b.Fatalf("consume %d: %v", i, err)
+		if _, err := s.Rotate(ctx, ids[k], rt.Hash, &next, now, 0); err != nil {
+			b.Fatalf("rotate %d: %v", i, err)
 		}
 		live[k] = next.Hash
 		i++
 	}
 	b.StopTimer()
-	if got, limit := s.Len(), 2*n+2; got > limit {
-		b.Fatalf("store holds %d records, want at most %d", got, limit)
+	if got := s.Len(); got > n {
+		b.Fatalf("store holds %d families, want at most %d (one per family)", got, n)
 	}
 	b.ReportMetric(perToken, "heapB/token") // after the loop: b.Loop's reset clears metrics
 }
@@ -440,15 +441,16 @@ func TestRFC6749_5_1_TokenResponseMatchesEncodingJSON(t *testing.T) {
 }
 
 // TestRFC9700_4_14_RefreshSecretShape checks the one-buffer refresh token: the
-// prefix, 256 bits of base64url (RFC 9700 §4.14 entropy), the shape
-// wellFormedRefresh accepts, and the stored hash is the hash of the token.
+// prefix, a 128-bit family handle and 256 bits of the token's own in
+// base64url (RFC 9700 §4.14 entropy), the shape parseRefresh accepts, and
+// the stored hash is the hash of the token.
 func TestRFC9700_4_14_RefreshSecretShape(t *testing.T) {
 	seen := map[string]bool{}
 	for range 100 {
-		tok, hash, rehash := tollgate.NewRefreshSecretForTest()
+		tok, hash, rehash, id := tollgate.NewRefreshTokenForTest()
 		raw, err := base64.RawURLEncoding.Strict().DecodeString(strings.TrimPrefix(tok, "tgr_"))
-		if !strings.HasPrefix(tok, "tgr_") || err != nil || len(raw) != 32 {
-			t.Fatalf("refresh token %d bytes after the prefix, err %v", len(raw), err)
+		if !strings.HasPrefix(tok, "tgr_") || err != nil || len(raw) != 48 || id == "" || id != tollgate.RefreshFamilyID(tok) {
+			t.Fatalf("refresh token %d bytes after the prefix, err %v, family %q", len(raw), err, id)
 		}
 		if hash != rehash {
 			t.Fatal("stored hash is not the hash of the token")

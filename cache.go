@@ -152,7 +152,7 @@ const admitFull = 16
 // is not cached.
 func (c *tokenCache) put(token string, e *cacheEntry, expires, now time.Time) {
 	e.key, e.expires = token, expires
-	e.size = entryOverhead + len(token) + len(e.p.Subject) + len(e.p.Username) + len(e.p.ClientID) + len(e.p.TokenID) + 16*len(e.p.Scopes)
+	e.size = entryOverhead + len(token) + len(e.p.Subject) + len(e.p.Username) + len(e.p.ClientID) + len(e.p.TokenID) + len(e.p.sid) + 16*len(e.p.Scopes)
 	for _, sc := range e.p.Scopes {
 		e.size += len(sc)
 	}

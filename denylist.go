@@ -31,18 +31,6 @@ type Denylist interface {
 	IsDenied(ctx context.Context, jti string) (bool, error)
 }
 
-// FamilyLister is an optional interface of a [RefreshStore]. With a
-// [Denylist], revoking a refresh-token family (RFC 7009 revocation, or
-// reuse detection) also denies the access tokens issued with the family's
-// refresh tokens that have not expired yet. Without FamilyLister only the
-// access token issued with the refresh token at hand is denied, which
-// misses the one issued at the latest rotation.
-type FamilyLister interface {
-	// ListFamily returns the tokens of family that the store still holds,
-	// spent ones included, or none if the family is unknown or revoked.
-	ListFamily(ctx context.Context, family string) ([]RefreshToken, error)
-}
-
 // Descriptions and causes of denylist answers.
 const descRevoked = "The access token was revoked"
 
@@ -51,19 +39,9 @@ var (
 	errNoJTI   = &rejection{audit.NoTokenID, "access token without jti while the denylist is on"}
 )
 
-// denied reports whether the access token with the given jti is revoked.
-// It is false when there is no denylist. The verification path calls it
-// on every request, after any cache of verified tokens, so a cached token
-// that was revoked since is still refused.
-func (a *Authenticator) denied(ctx context.Context, jti string) (bool, error) {
-	if a.cfg.Denylist == nil {
-		return false, nil
-	}
-	return a.cfg.Denylist.IsDenied(ctx, jti)
-}
-
 // checkDenylist rejects p when the denylist is on and its token has no
-// jti (it could not be revoked) or was revoked.
+// jti (it could not be revoked), or it was revoked: by its jti, or with
+// its refresh-token family (its "sid").
 func (a *Authenticator) checkDenylist(ctx context.Context, p *Principal) error {
 	if a.cfg.Denylist == nil {
 		return nil
@@ -71,7 +49,10 @@ func (a *Authenticator) checkDenylist(ctx context.Context, p *Principal) error {
 	if p.TokenID == "" {
 		return invalid(errNoJTI)
 	}
-	d, err := a.denied(ctx, p.TokenID)
+	d, err := a.cfg.Denylist.IsDenied(ctx, p.TokenID)
+	if err == nil && !d && p.sid != "" {
+		d, err = a.cfg.Denylist.IsDenied(ctx, sidKey(p.sid))
+	}
 	switch {
 	case err != nil:
 		return err
@@ -81,11 +62,19 @@ func (a *Authenticator) checkDenylist(ctx context.Context, p *Principal) error {
 	return nil
 }
 
+// sidKey is the denylist entry of a refresh-token family: "sid:" and its
+// id (jti values are base64url, so the two never meet).
+func sidKey(id string) string { return "sid:" + id }
+
 // revokeAccess handles an access token presented to the revocation
 // endpoint: when the denylist is on and the token is a valid one of this
-// issuer for the requesting client (RFC 7009 §2.1), its jti is denied
-// until it expires. Any other token is ignored: RFC 7009 §2.2 answers 200
-// for tokens that are invalid already.
+// issuer for the requesting client (RFC 7009 §2.1), it is revoked. One
+// issued with a refresh-token family is revoked with its whole family
+// (RFC 7009 §2.1 lets a revocation reach the grant), so that a user's
+// revocations cost the denylist one entry per login, not one per access
+// token; one without a family is denied by its jti until it expires. Any
+// other token is ignored: RFC 7009 §2.2 answers 200 for tokens that are
+// invalid already.
 func (a *Authenticator) revokeAccess(ctx context.Context, r *http.Request, token, clientID string) error {
 	if a.cfg.Denylist == nil || token == "" || len(token) > maxTokenBytes {
 		return nil
@@ -94,6 +83,9 @@ func (a *Authenticator) revokeAccess(ctx context.Context, r *http.Request, token
 	if err != nil || p.TokenID == "" || p.ClientID != clientID {
 		return nil
 	}
+	if p.sid != "" && a.cfg.Refresh != nil {
+		return a.revokeFamily(ctx, r, p.sid, audit.RevocationRequest)
+	}
 	if err := a.cfg.Denylist.Deny(ctx, p.TokenID, p.ExpiresAt.Add(a.cfg.Leeway), a.now()); err != nil {
 		return err
 	}
@@ -101,39 +93,23 @@ func (a *Authenticator) revokeAccess(ctx context.Context, r *http.Request, token
 	return nil
 }
 
-// revokeFamily revokes the refresh-token family of rt and, with a
-// denylist, denies the access tokens issued with the family's tokens that
-// are still live. why is the event reason: audit.RevocationRequest or
-// audit.RefreshReuse.
-func (a *Authenticator) revokeFamily(ctx context.Context, r *http.Request, rt RefreshToken, why audit.Reason) error {
-	if a.cfg.Denylist == nil {
-		return a.cfg.Refresh.RevokeFamily(ctx, rt.Family)
+// familyRevoked denies, with a denylist, the access tokens of a revoked
+// family: one entry, until the last of them has expired. A failure is
+// logged: the family is revoked; its access tokens lapse within AccessTTL.
+func (a *Authenticator) familyRevoked(ctx context.Context, r *http.Request, f RefreshFamily, why audit.Reason) {
+	if a.cfg.Denylist == nil || f.ID == "" {
+		return
 	}
-	toks := []RefreshToken{rt}
-	if fl, ok := a.cfg.Refresh.(FamilyLister); ok {
-		more, err := fl.ListFamily(ctx, rt.Family)
-		if err != nil {
-			a.cfg.Logger.ErrorContext(ctx, "tollgate: listing a refresh family to deny its access tokens", "family", rt.Family, "err", err)
-		}
-		toks = append(toks, more...)
-	}
-	if err := a.cfg.Refresh.RevokeFamily(ctx, rt.Family); err != nil {
-		return err
-	}
+	// The family's last access token was issued with its current refresh
+	// token: the entry is needed until that one has expired.
 	now := a.now()
-	seen := make(map[string]bool, len(toks))
-	for _, t := range toks {
-		until := t.AccessExpiresAt.Add(a.cfg.Leeway)
-		if t.AccessTokenID == "" || seen[t.AccessTokenID] || !now.Before(until) {
-			continue
-		}
-		seen[t.AccessTokenID] = true
-		if err := a.cfg.Denylist.Deny(ctx, t.AccessTokenID, until, now); err != nil {
-			// The family is revoked; its access tokens lapse within AccessTTL.
-			a.cfg.Logger.ErrorContext(ctx, "tollgate: denying an access token of a revoked family", "family", rt.Family, "err", err)
-			continue
-		}
-		a.emit(ctx, r, audit.Event{Type: audit.AccessTokenRevoked, Reason: why, Subject: t.Subject, Username: t.Username, ClientID: t.ClientID, Family: t.Family, TokenID: t.AccessTokenID})
+	until := f.IssuedAt.Add(a.cfg.AccessTTL + a.cfg.Leeway)
+	if !now.Before(until) {
+		return
 	}
-	return nil
+	if err := a.cfg.Denylist.Deny(ctx, sidKey(f.ID), until, now); err != nil {
+		a.cfg.Logger.ErrorContext(ctx, "tollgate: denying the access tokens of a revoked family", "family", f.ID, "err", err)
+		return
+	}
+	a.emit(ctx, r, audit.Event{Type: audit.AccessTokenRevoked, Reason: why, Subject: f.Subject, Username: f.Username, ClientID: f.ClientID, Family: f.ID})
 }

@@ -31,6 +31,11 @@ type User struct {
 	// Disabled users cannot log in, refresh, or (with Config.LoadUser) use
 	// access tokens issued before they were disabled.
 	Disabled bool
+	// ValidAfter, if set, ends every session that began before it: a
+	// refresh of an older login is refused, and so is, with
+	// Config.LoadUser, an access token issued before it. Set it to the
+	// time of a password change or a removal of rights.
+	ValidAfter time.Time
 	// Profile holds the user's profile fields (full name, email...) as the
 	// store keeps them. tollgate never reads it; Config.Claims gets the
 	// User, so it can put profile fields in the token without a second

@@ -1,5 +1,11 @@
 package tollgate
 
+// Refresh tokens (RFC 6749 §6) with rotation and reuse detection (RFC 9700
+// §4.14.2), at O(1) state per login: a store keeps one record per family
+// however often it rotates, and every token of a family names the family
+// (by a secret handle), so a token spent long ago is still recognised as
+// the family's and revokes it.
+
 import (
 	"context"
 	"crypto/rand"
@@ -8,7 +14,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/tollgate-go/tollgate/audit"
@@ -21,88 +26,113 @@ import (
 // round.
 const refreshTokenPrefix = "tgr_"
 
-// refreshSecretBytes is the entropy of a refresh token: 256 bits.
-const refreshSecretBytes = 32
+// A refresh token is the prefix and base64url(handle ‖ secret): the
+// family's handle, 128 random bits the same in each of its tokens and
+// never stored (the store keys the family by its hash), and 256 random
+// bits of the token's own.
+const (
+	refreshHandleBytes = 16
+	refreshSecretBytes = 32
+)
 
 // refreshTokenLen is the exact length of a refresh token.
-var refreshTokenLen = len(refreshTokenPrefix) + base64.RawURLEncoding.EncodedLen(refreshSecretBytes)
+var refreshTokenLen = len(refreshTokenPrefix) + base64.RawURLEncoding.EncodedLen(refreshHandleBytes+refreshSecretBytes)
 
-// A RefreshToken is what a [RefreshStore] keeps of an issued refresh token.
-// The token itself is never stored: only its hash.
-type RefreshToken struct {
-	// Hash identifies the token: base64url(SHA-256(token)).
-	Hash string
-	// Family is shared by every token that descends, by rotation, from one
-	// login. Reuse of a spent token revokes the whole family.
-	Family string
+// defaultMaxSessions is the default of Config.RefreshMaxSessions.
+const defaultMaxSessions = 100
+
+// A RefreshFamily is what a [RefreshStore] keeps of one login: a single
+// record however often its refresh token rotates. The tokens themselves
+// are never stored, only their hashes.
+type RefreshFamily struct {
+	// ID identifies the family: base64url(SHA-256(handle)), where the
+	// handle is in each of the family's tokens and nowhere else, so the id
+	// (in events, logs and, with a denylist, the "sid" claim of the
+	// family's access tokens) makes no token.
+	ID string
 	// Subject and Username identify the user the family belongs to.
 	Subject, Username string
 	// ClientID is the client the family was issued to.
 	ClientID string
 	// Scopes is the grant; a refresh can only narrow it.
 	Scopes []string
-	// IssuedAt is when this token was issued.
-	IssuedAt time.Time
-	// ExpiresAt is when this token stops working.
-	ExpiresAt time.Time
+	// CreatedAt is when the family began: the login.
+	CreatedAt time.Time
 	// FamilyExpiresAt is when the family's absolute lifetime ends; no
 	// rotation extends it.
 	FamilyExpiresAt time.Time
-	// UsedAt is when the token was spent; zero while unused. Set by the
-	// store in [RefreshStore.Consume].
-	UsedAt time.Time
-	// Reuses counts presentations after the token was spent. Set by the
-	// store in [RefreshStore.Consume].
-	Reuses int
-	// AccessTokenID is the "jti" of the access token issued with this
-	// refresh token, and AccessExpiresAt its expiry; set only when
-	// Config.Denylist is on, so that revoking the family can deny it.
-	AccessTokenID   string
-	AccessExpiresAt time.Time
+	// Hash is base64url(SHA-256(token)) of the family's current refresh
+	// token, IssuedAt and ExpiresAt its times.
+	Hash                string
+	IssuedAt, ExpiresAt time.Time
+	// PrevHash is the hash of the token the current one replaced ("" at
+	// login), PrevUsedAt when it was spent, and PrevReuses whether it was
+	// honoured again within the grace period (0 or 1). Set by the store in
+	// [RefreshStore.Rotate].
+	PrevHash   string
+	PrevUsedAt time.Time
+	PrevReuses int
+	// Rotations counts the rotations so far. Set by the store.
+	Rotations int
 }
 
-// RefreshStore keeps refresh tokens for rotation and reuse detection
-// (RFC 9700 §4.14.2). Implementations must be safe for concurrent use, and
-// each method must be atomic; package storetest checks them. Stores never
-// read the clock: times come in as arguments and in the records.
+// RefreshStore keeps refresh-token families for rotation and reuse
+// detection (RFC 9700 §4.14.2). Implementations must be safe for
+// concurrent use, and each method must be one atomic step; package
+// storetest checks them. Stores never read the clock: times come in as
+// arguments and in the records, and tollgate checks the times itself. A
+// store may drop a family once its current token or its absolute lifetime
+// has expired.
 type RefreshStore interface {
-	// Create stores t, unused. It returns ErrNotFound if t.Family has been
-	// revoked (a rotation racing a revocation must not revive the family).
-	// A store may drop records whose FamilyExpiresAt and ExpiresAt are
-	// before t.IssuedAt.
-	Create(ctx context.Context, t RefreshToken) error
+	// Create stores a new family (a login). If the subject then has more
+	// than keep families, the oldest of them (by CreatedAt) are revoked
+	// in the same step and returned, so that no user holds more than keep
+	// sessions.
+	Create(ctx context.Context, f RefreshFamily, keep int) (revoked []RefreshFamily, err error)
 
-	// Lookup returns the token with the given hash without changing it, or
-	// ErrNotFound if there is none or its family was revoked.
-	Lookup(ctx context.Context, hash string) (RefreshToken, error)
+	// Lookup returns the family with the given id, or ErrNotFound.
+	Lookup(ctx context.Context, id string) (RefreshFamily, error)
 
-	// Consume atomically marks the token with the given hash as used at now
-	// and returns it. If next is not nil, the same atomic step also stores
-	// next (the rotated successor, in the same family) as Create would: the
-	// spend and the successor happen together or not at all, so a
-	// revocation that follows a spend always finds the successor and kills
-	// it too. If the token was already used, Consume stores nothing,
-	// increments Reuses and returns the token (with the first UsedAt and the
-	// new Reuses) and an error for which errors.Is(err, ErrReused) is true.
-	// It returns ErrNotFound if there is no such token or its family was
-	// revoked. Of concurrent calls for one hash, exactly one succeeds.
-	Consume(ctx context.Context, hash string, now time.Time, next *RefreshToken) (RefreshToken, error)
+	// Rotate is the refresh grant's one step on the family id, for the
+	// presented token's hash, at now:
+	//   - presented is the current token's hash and next is not nil: the
+	//     family becomes next, with PrevHash = presented, PrevUsedAt =
+	//     now, PrevReuses = 0 and Rotations one more;
+	//   - presented is PrevHash, next is not nil, PrevReuses is 0 and
+	//     now is within grace of PrevUsedAt: the grace period's one reuse;
+	//     the family becomes next, keeping PrevHash and PrevUsedAt, with
+	//     PrevReuses = 1 and Rotations one more;
+	//   - anything else (an earlier token, a reuse past the grace, a nil
+	//     next): the family is revoked in the same step.
+	// It returns the family as it is after the step, or, when it revoked
+	// it, as it was with an error for which errors.Is(err, ErrReused) is
+	// true. It returns ErrNotFound if there is no such family.
+	Rotate(ctx context.Context, id, presented string, next *RefreshFamily, now time.Time, grace time.Duration) (RefreshFamily, error)
 
-	// RevokeFamily makes every token of family unusable, now and for any
-	// later Create in that family. Revoking an unknown family is not an
-	// error.
-	RevokeFamily(ctx context.Context, family string) error
+	// Revoke revokes the family with the given id and returns it, or
+	// ErrNotFound.
+	Revoke(ctx context.Context, id string) (RefreshFamily, error)
+
+	// RevokeSubject revokes every family of subject and returns them.
+	RevokeSubject(ctx context.Context, subject string) ([]RefreshFamily, error)
 }
 
-// newRefreshSecret returns a fresh refresh token and its hash.
-func newRefreshSecret() (token, hash string) {
-	var b [refreshSecretBytes]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
-	// Built in one buffer: the prefix and the encoded secret, hashed
-	// before the one copy into a string.
-	var t [len(refreshTokenPrefix) + (refreshSecretBytes*8+5)/6]byte
+// descRefreshInvalid is the single client-facing answer for every refresh
+// token that cannot be used.
+const descRefreshInvalid = "The refresh token is invalid, expired or revoked"
+
+// refreshHandle is a family's handle.
+type refreshHandle [refreshHandleBytes]byte
+
+// newRefreshToken returns a fresh token of the family with handle h, and
+// its hash.
+func newRefreshToken(h refreshHandle) (token, hash string) {
+	var raw [refreshHandleBytes + refreshSecretBytes]byte
+	copy(raw[:], h[:])
+	_, _ = rand.Read(raw[refreshHandleBytes:]) // crypto/rand.Read never fails (Go 1.24+)
+	var t [len(refreshTokenPrefix) + ((refreshHandleBytes+refreshSecretBytes)*8+5)/6]byte
 	copy(t[:], refreshTokenPrefix)
-	base64.RawURLEncoding.Encode(t[len(refreshTokenPrefix):], b[:])
+	base64.RawURLEncoding.Encode(t[len(refreshTokenPrefix):], raw[:])
 	sum := sha256.Sum256(t[:])
 	return string(t[:]), base64.RawURLEncoding.EncodeToString(sum[:])
 }
@@ -113,135 +143,75 @@ func hashRefresh(token string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// wellFormedRefresh reports whether s has the shape of a tollgate refresh
-// token; anything else is rejected before it reaches the store.
-func wellFormedRefresh(s string) bool {
-	if len(s) != refreshTokenLen || !strings.HasPrefix(s, refreshTokenPrefix) {
-		return false
+// familyID is the store's key of the family with handle h.
+func familyID(h refreshHandle) string {
+	sum := sha256.Sum256(h[:])
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// parseRefresh returns the handle of a token with the shape of a tollgate
+// refresh token; anything else is refused before it reaches the store.
+func parseRefresh(s string) (refreshHandle, bool) {
+	var h refreshHandle
+	if len(s) != refreshTokenLen || s[:len(refreshTokenPrefix)] != refreshTokenPrefix {
+		return h, false
 	}
 	for i := len(refreshTokenPrefix); i < len(s); i++ {
 		if !jose.IsB64URL(s[i]) {
-			return false
+			return h, false
 		}
 	}
-	return true
+	var raw [refreshHandleBytes + refreshSecretBytes]byte
+	if _, err := base64.RawURLEncoding.Strict().Decode(raw[:], []byte(s[len(refreshTokenPrefix):])); err != nil {
+		return h, false
+	}
+	copy(h[:], raw[:refreshHandleBytes])
+	return h, true
 }
 
-// newFamilyID returns a random family identifier.
-func newFamilyID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
+// newHandle returns the handle of a new family.
+func newHandle() refreshHandle {
+	var h refreshHandle
+	_, _ = rand.Read(h[:])
+	return h
 }
 
-// descRefreshInvalid is the single client-facing answer for every refresh
-// token that cannot be used.
-const descRefreshInvalid = "The refresh token is invalid, expired or revoked"
-
-// newRefresh makes a new refresh token and its record, not yet stored: in
-// parent's family, with parent's scope, or in a new family granting scopes
-// when parent is nil.
-func (a *Authenticator) newRefresh(parent *RefreshToken, u grantee, scopes []string, now time.Time, accessID string, accessExp time.Time) (string, *RefreshToken) {
-	tok, hash := newRefreshSecret()
-	rt := RefreshToken{
-		Hash:     hash,
-		Subject:  u.subject,
-		Username: u.username,
-		ClientID: u.clientID,
-		Scopes:   scopes,
-		IssuedAt: now,
-	}
-	if accessID != "" {
-		// Only with a Denylist (see prepare): revoking the family
-		// denies the access token issued beside this refresh token.
-		rt.AccessTokenID, rt.AccessExpiresAt = accessID, accessExp
-	}
+// newRefresh makes the next refresh token of a family and the record to
+// store: a new family (a login) when parent is nil, else parent's
+// successor, with parent's scopes (RFC 6749 §6: the new refresh token's
+// scope is identical to the presented one's; a refresh that asks for less
+// narrows the access token only).
+func (a *Authenticator) newRefresh(parent *RefreshFamily, h refreshHandle, g grantee, scopes []string, now time.Time) (string, *RefreshFamily) {
+	tok, hash := newRefreshToken(h)
+	var f RefreshFamily
 	if parent == nil {
-		rt.Family = newFamilyID()
-		rt.FamilyExpiresAt = now.Add(a.cfg.RefreshFamilyTTL)
-	} else {
-		rt.Family = parent.Family
-		rt.FamilyExpiresAt = parent.FamilyExpiresAt
-		// RFC 6749 §6: the new refresh token's scope is identical to the
-		// presented one's. A refresh that asks for less narrows the access
-		// token only; the next refresh may ask for the whole grant again.
-		rt.Scopes = parent.Scopes
-	}
-	rt.ExpiresAt = now.Add(a.cfg.RefreshTTL)
-	if rt.ExpiresAt.After(rt.FamilyExpiresAt) {
-		rt.ExpiresAt = rt.FamilyExpiresAt
-	}
-	return tok, &rt
-}
-
-// spendRefresh checks a presented refresh token, spends it and rotates it:
-// prepare makes the answer and the successor token, which the store keeps
-// in the same atomic step as the spend. It returns the answer and the spent
-// record, or an *Error for the client (invalid_grant), or a server fault.
-// Every check that can fail runs before the token is spent, so a request
-// that fails never spends a token. Reuse of a spent token revokes the
-// family (RFC 9700 §4.14.2), unless it falls within the grace period; as
-// spend and successor are one step, the revocation always kills the
-// successor too, and of concurrent requests with one token exactly one
-// gets an answer.
-func (a *Authenticator) spendRefresh(ctx context.Context, r *http.Request, token, clientID string,
-	check func(RefreshToken) error, prepare func(RefreshToken) (*Token, *RefreshToken, error)) (*Token, RefreshToken, error) {
-	now := a.now()
-	invalid := kindInvalidGrant.new(descRefreshInvalid, nil)
-	if !wellFormedRefresh(token) {
-		return nil, RefreshToken{}, invalid
-	}
-	hash := hashRefresh(token)
-	rt, err := a.cfg.Refresh.Lookup(ctx, hash)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return nil, RefreshToken{}, invalid
-	case err != nil:
-		return nil, RefreshToken{}, err
-	}
-	// RFC 6749 §6: the token must have been issued to this client. Part
-	// of every check, so that a reuse within the grace period by another
-	// client is refused too (and revokes the family).
-	callerCheck := check
-	check = func(rt RefreshToken) error {
-		if rt.ClientID != clientID {
-			return kindInvalidGrant.new(descRefreshInvalid, errors.New("tollgate: refresh token of another client"))
+		f = RefreshFamily{
+			ID: familyID(h),
+			Subject: g.subject, Username: g.username, ClientID: g.clientID,
+			Scopes: scopes, CreatedAt: now, FamilyExpiresAt: now.Add(a.cfg.RefreshFamilyTTL),
 		}
-		return callerCheck(rt)
+	} else {
+		f = *parent
 	}
-	if !rt.UsedAt.IsZero() {
-		// Reuse is detected before anything else, whichever client_id the
-		// request names: a public client's id proves nothing.
-		return a.reuse(ctx, r, rt, now, false, check, prepare)
+	f.Hash, f.IssuedAt = hash, now
+	f.ExpiresAt = now.Add(a.cfg.RefreshTTL)
+	if f.ExpiresAt.After(f.FamilyExpiresAt) {
+		f.ExpiresAt = f.FamilyExpiresAt
 	}
-	if !now.Before(rt.ExpiresAt) || !now.Before(rt.FamilyExpiresAt) {
-		return nil, RefreshToken{}, invalid
-	}
-	if err := check(rt); err != nil {
-		return nil, RefreshToken{}, err
-	}
-	resp, next, err := prepare(rt)
-	if err != nil {
-		return nil, RefreshToken{}, err
-	}
-	spent, err := a.cfg.Refresh.Consume(ctx, hash, now, next)
-	switch {
-	case errors.Is(err, ErrReused):
-		// Lost a race with another request presenting the same token.
-		return a.reuse(ctx, r, spent, now, true, check, prepare)
-	case errors.Is(err, ErrNotFound):
-		// Unknown by now, or its family revoked meanwhile.
-		return nil, RefreshToken{}, invalid
-	case err != nil:
-		return nil, RefreshToken{}, err
-	}
-	return resp, spent, nil
+	return tok, &f
 }
 
 // refreshGrant serves grant_type=refresh_token (RFC 6749 §6): the token is
 // checked, then spent, and a new one issued in its family (RFC 9700
 // §4.14.2). scope may narrow the original grant, never widen it; without
 // scope the original grant is kept.
+//
+// Every check that can fail runs before the store's one step, so a request
+// that fails never spends a token. A token that is not the family's
+// current one is reuse, detected before anything else, whichever client
+// the request names (a public client's id proves nothing): the store
+// revokes the family in the same step that detects it, unless it is the
+// grace period's one honoured reuse of the token just spent.
 func (a *Authenticator) refreshGrant(r *http.Request, form url.Values, clientID string) (*Token, error) {
 	ctx := r.Context()
 	token := form.Get("refresh_token")
@@ -252,99 +222,110 @@ func (a *Authenticator) refreshGrant(r *http.Request, form url.Values, clientID 
 	if err != nil {
 		return nil, kindInvalidScope.new("The scope parameter is malformed", err)
 	}
+	invalid := kindInvalidGrant.new(descRefreshInvalid, nil)
+	h, ok := parseRefresh(token)
+	if !ok {
+		return nil, invalid
+	}
+	now := a.now()
+	id, hash := familyID(h), hashRefresh(token)
+	f, err := a.cfg.Refresh.Lookup(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, invalid
+	case err != nil:
+		return nil, err
+	}
+	if !now.Before(f.FamilyExpiresAt) {
+		return nil, invalid
+	}
+	current := hash == f.Hash
+	if current && !now.Before(f.ExpiresAt) {
+		return nil, invalid // expired: not spent, nothing revoked
+	}
+	// The checks of a token that may be answered: its client (RFC 6749
+	// §6), the scope asked for, and its user, who must still be able to
+	// log in.
 	var user *User
-	check := func(rt RefreshToken) error {
-		if requested != nil && !hasAll(rt.Scopes, requested) {
+	check := func() error {
+		if f.ClientID != clientID {
+			return kindInvalidGrant.new(descRefreshInvalid, errors.New("tollgate: refresh token of another client"))
+		}
+		if requested != nil && !hasAll(f.Scopes, requested) {
 			return kindInvalidScope.new("The requested scope exceeds the original grant", nil)
 		}
-		// A disabled or deleted user's refresh tokens stop working.
-		u, err := a.cfg.Users.LookupUser(ctx, rt.Username)
+		u, err := a.cfg.Users.LookupUser(ctx, f.Username)
 		reject := func(why audit.Reason) error {
-			a.emit(ctx, r, audit.Event{Type: audit.RefreshRejected, Reason: why, Subject: rt.Subject, Username: rt.Username, ClientID: rt.ClientID, Family: rt.Family})
+			a.emit(ctx, r, audit.Event{Type: audit.RefreshRejected, Reason: why, Subject: f.Subject, Username: f.Username, ClientID: f.ClientID, Family: f.ID})
 			return kindInvalidGrant.new(descRefreshInvalid, nil)
 		}
 		switch {
-		case errors.Is(err, ErrNotFound) || err == nil && (u == nil || u.subject() != rt.Subject):
+		case errors.Is(err, ErrNotFound) || err == nil && (u == nil || u.subject() != f.Subject):
 			return reject(audit.UnknownUser)
 		case err != nil:
 			return err
 		case u.Disabled:
 			return reject(audit.UserDisabled)
+		case !u.ValidAfter.IsZero() && f.CreatedAt.Before(u.ValidAfter):
+			return reject(audit.SessionExpired)
 		}
 		user = u
 		return nil
 	}
-	// prepare mints the access token and the successor refresh token for
-	// a checked parent; the successor is stored atomically with the spend.
-	prepare := func(rt RefreshToken) (*Token, *RefreshToken, error) {
-		granted := rt.Scopes
+	var next *RefreshFamily
+	var tok *Token
+	graceful := !current && a.cfg.RefreshGracePeriod > 0 && hash == f.PrevHash && f.PrevReuses == 0 &&
+		now.Sub(f.PrevUsedAt) <= a.cfg.RefreshGracePeriod
+	if current || graceful {
+		if err := check(); err != nil {
+			if current {
+				return nil, err
+			}
+			graceful = false // a reuse that cannot be honoured: revoke below
+		}
+	}
+	if current || graceful {
+		granted := f.Scopes
 		if requested != nil {
 			granted = requested
 		}
 		// Scopes withdrawn from the user, or from the registry, since the
 		// login are not granted again.
 		granted = intersect(granted, a.grantable(ctx, r, user))
-		g := grantee{subject: rt.Subject, username: rt.Username, clientID: rt.ClientID}
-		return a.prepare(ctx, &rt, g, granted, user)
+		g := grantee{subject: f.Subject, username: f.Username, clientID: f.ClientID}
+		if tok, next, err = a.prepare(ctx, &f, h, g, granted, user); err != nil {
+			return nil, err
+		}
 	}
-	resp, rt, err := a.spendRefresh(ctx, r, token, clientID, check, prepare)
-	if err != nil {
+	after, err := a.cfg.Refresh.Rotate(ctx, id, hash, next, now, a.cfg.RefreshGracePeriod)
+	switch {
+	case errors.Is(err, ErrReused):
+		// Reuse (RFC 9700 §4.14.2), or a lost race with another request
+		// presenting the same token: the store revoked the family.
+		a.familyRevoked(ctx, r, after, audit.RefreshReuse)
+		a.emit(ctx, r, audit.Event{Type: audit.RefreshReused, Subject: after.Subject, Username: after.Username, ClientID: after.ClientID, Family: after.ID})
+		return nil, kindInvalidGrant.new(descRefreshInvalid, ErrReused)
+	case errors.Is(err, ErrNotFound):
+		return nil, invalid // revoked meanwhile
+	case err != nil:
 		return nil, err
 	}
-	a.emit(ctx, r, audit.Event{Type: audit.RefreshRotated, Subject: rt.Subject, Username: rt.Username, ClientID: rt.ClientID, Family: rt.Family})
-	return resp, nil
-}
-
-// reuse handles a spent refresh token presented again. rt comes from
-// Lookup (counted false) or from a Consume that already counted this
-// presentation (counted true). Within the grace period, the first reuse is
-// honoured once (the client may have lost the response to its refresh),
-// with a successor in the same family; every other reuse revokes the
-// family (RFC 9700 §4.14.2).
-func (a *Authenticator) reuse(ctx context.Context, r *http.Request, rt RefreshToken, now time.Time, counted bool,
-	check func(RefreshToken) error, prepare func(RefreshToken) (*Token, *RefreshToken, error)) (*Token, RefreshToken, error) {
-	if g := a.cfg.RefreshGracePeriod; g > 0 && now.Sub(rt.UsedAt) <= g &&
-		now.Before(rt.ExpiresAt.Add(g)) && now.Before(rt.FamilyExpiresAt) && check(rt) == nil {
-		if !counted {
-			var err error
-			rt, err = a.cfg.Refresh.Consume(ctx, rt.Hash, now, nil)
-			switch {
-			case errors.Is(err, ErrNotFound):
-				return nil, RefreshToken{}, kindInvalidGrant.new(descRefreshInvalid, err)
-			case err != nil && !errors.Is(err, ErrReused):
-				return nil, RefreshToken{}, err
-			}
-		}
-		if rt.Reuses == 1 {
-			resp, next, err := prepare(rt)
-			if err == nil && next != nil {
-				err = a.cfg.Refresh.Create(ctx, *next)
-			}
-			switch {
-			case errors.Is(err, ErrNotFound):
-				return nil, RefreshToken{}, kindInvalidGrant.new(descRefreshInvalid, err)
-			case err != nil:
-				return nil, RefreshToken{}, err
-			}
-			a.emit(ctx, r, audit.Event{Type: audit.RefreshGraceReuse, Subject: rt.Subject, Username: rt.Username, ClientID: rt.ClientID, Family: rt.Family})
-			return resp, rt, nil
-		}
+	if after.PrevReuses == 1 && !current {
+		a.emit(ctx, r, audit.Event{Type: audit.RefreshGraceReuse, Subject: after.Subject, Username: after.Username, ClientID: after.ClientID, Family: after.ID})
+	} else {
+		a.emit(ctx, r, audit.Event{Type: audit.RefreshRotated, Subject: after.Subject, Username: after.Username, ClientID: after.ClientID, Family: after.ID})
 	}
-	if err := a.revokeFamily(ctx, r, rt, audit.RefreshReuse); err != nil {
-		return nil, RefreshToken{}, err
-	}
-	a.emit(ctx, r, audit.Event{Type: audit.RefreshReused, Subject: rt.Subject, Username: rt.Username, ClientID: rt.ClientID, Family: rt.Family})
-	return nil, RefreshToken{}, kindInvalidGrant.new(descRefreshInvalid, ErrReused)
+	return tok, nil
 }
 
 // RevokeHandler returns the RFC 7009 token revocation endpoint, to be
 // mounted at POST /revoke. It takes a form with "token" (and an optional
-// "token_type_hint"). A refresh token is spent and its whole family
-// revoked. Unknown and malformed tokens, and access tokens (which expire
-// by themselves), get 200 as RFC 7009 §2.2 asks, so the endpoint tells an
-// attacker nothing. With Config.Denylist, an access token issued to the
-// requesting client is denied until it expires, and revoking a family
-// denies the access tokens issued with it.
+// "token_type_hint"). A refresh token's whole family is revoked. Unknown
+// and malformed tokens, and access tokens (which expire by themselves),
+// get 200 as RFC 7009 §2.2 asks, so the endpoint tells an attacker
+// nothing. With Config.Denylist, revoking a family denies the access
+// tokens issued with it, and an access token presented here is denied
+// with its family (or alone, if it has none).
 //
 // Like [Authenticator.TokenHandler], it panics if the Authenticator cannot
 // issue tokens: a verifier has nothing to revoke.
@@ -365,9 +346,9 @@ func (a *Authenticator) RevokeHandler() http.Handler {
 		// §2.1): the token's own shape tells a refresh token apart.
 		// Without a RefreshStore no refresh token was ever issued: a
 		// refresh-shaped token is as unknown as any other.
-		if wellFormedRefresh(token) {
+		if h, ok := parseRefresh(token); ok {
 			if a.cfg.Refresh != nil {
-				if err := a.revokeRefresh(r.Context(), r, hashRefresh(token), clientID); err != nil {
+				if err := a.revokeRefresh(r.Context(), r, familyID(h), clientID); err != nil {
 					a.writeError(w, r, err)
 					return
 				}
@@ -384,24 +365,57 @@ func (a *Authenticator) RevokeHandler() http.Handler {
 	})
 }
 
-// revokeRefresh revokes the family of the token with the given hash, if
-// the token exists and belongs to clientID.
-func (a *Authenticator) revokeRefresh(ctx context.Context, r *http.Request, hash, clientID string) error {
-	rt, err := a.cfg.Refresh.Lookup(ctx, hash)
+// revokeRefresh revokes the family with the given id, if it exists and
+// belongs to clientID.
+func (a *Authenticator) revokeRefresh(ctx context.Context, r *http.Request, id, clientID string) error {
+	f, err := a.cfg.Refresh.Lookup(ctx, id)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return nil
 	case err != nil:
 		return err
 	}
-	if rt.ClientID != clientID {
+	if f.ClientID != clientID {
 		// RFC 7009 §2.1: a client may only revoke its own tokens. Answer as
 		// for an unknown token.
 		return nil
 	}
-	if err := a.revokeFamily(ctx, r, rt, audit.RevocationRequest); err != nil {
+	return a.revokeFamily(ctx, r, id, audit.RevocationRequest)
+}
+
+// revokeFamily revokes the family id in the store and reports it.
+func (a *Authenticator) revokeFamily(ctx context.Context, r *http.Request, id string, why audit.Reason) error {
+	f, err := a.cfg.Refresh.Revoke(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil
+	case err != nil:
 		return err
 	}
-	a.emit(ctx, r, audit.Event{Type: audit.TokenRevoked, Subject: rt.Subject, Username: rt.Username, ClientID: rt.ClientID, Family: rt.Family})
+	a.familyRevoked(ctx, r, f, why)
+	a.emit(ctx, r, audit.Event{Type: audit.TokenRevoked, Reason: why, Subject: f.Subject, Username: f.Username, ClientID: f.ClientID, Family: f.ID})
+	return nil
+}
+
+// RevokeUser ends every session of the user with the given subject (the
+// "sub" claim, User.ID or Username), as "log out everywhere" or a
+// password change wants: every refresh-token family of the user is
+// revoked in one store call, and, with Config.Denylist, so are the access
+// tokens issued with them. Access tokens issued by Issue without a refresh
+// store, and access tokens without a denylist, stay valid until they
+// expire (Config.AccessTTL). A user whose User.ValidAfter is set to now is
+// also refused at every later refresh of an older session.
+func (a *Authenticator) RevokeUser(ctx context.Context, subject string) error {
+	if a.cfg.Refresh == nil {
+		return nil
+	}
+	fams, err := a.cfg.Refresh.RevokeSubject(ctx, subject)
+	if err != nil {
+		return err
+	}
+	for _, f := range fams {
+		a.familyRevoked(ctx, nil, f, audit.RevocationRequest)
+		a.emit(ctx, nil, audit.Event{Type: audit.TokenRevoked, Reason: audit.RevocationRequest, Subject: f.Subject, Username: f.Username, ClientID: f.ClientID, Family: f.ID})
+	}
 	return nil
 }

@@ -78,12 +78,12 @@ func rtRevoke(f *fixture, token string, extra ...string) *httptest.ResponseRecor
 	return f.post("/revoke", form)
 }
 
-// rtStored returns the store's record of token.
-func rtStored(t testing.TB, f *fixture, token string) tollgate.RefreshToken {
+// rtStored returns the store's record of token's family.
+func rtStored(t testing.TB, f *fixture, token string) tollgate.RefreshFamily {
 	t.Helper()
-	rt, err := f.refresh.Lookup(context.Background(), rtHash(token))
+	rt, err := f.refresh.Lookup(context.Background(), tollgate.RefreshFamilyID(token))
 	if err != nil {
-		t.Fatalf("RefreshStore.Lookup(hash of token) = %v, want the record", err)
+		t.Fatalf("RefreshStore.Lookup(family of token) = %v, want the record", err)
 	}
 	return rt
 }
@@ -113,25 +113,25 @@ func TestRFC6749_6_RotationSpendsOldToken(t *testing.T) {
 		t.Errorf("access token from the refresh: GET /items = %d, want 200", got.Code)
 	}
 
-	old, cur := rtStored(t, f, rt1), rtStored(t, f, rt2)
-	if old.UsedAt.IsZero() {
-		t.Errorf("the presented token is not marked spent in the store")
+	cur := rtStored(t, f, rt2)
+	if cur.PrevHash != rtHash(rt1) || cur.PrevUsedAt.IsZero() {
+		t.Errorf("the presented token is not recorded as spent in the store")
 	}
-	if !cur.UsedAt.IsZero() {
-		t.Errorf("the new token is marked spent in the store")
+	if cur.Hash != rtHash(rt2) || cur.Rotations != 1 {
+		t.Errorf("the new token is not the family's current one (Rotations %d)", cur.Rotations)
 	}
-	if old.Family == "" || cur.Family != old.Family {
-		t.Errorf("new token's family %q, old token's %q: rotation keeps the family", cur.Family, old.Family)
+	if cur.ID == "" || tollgate.RefreshFamilyID(rt1) != cur.ID {
+		t.Errorf("new token's family %q, old token's %q: rotation keeps the family", cur.ID, tollgate.RefreshFamilyID(rt1))
 	}
-	if !cur.FamilyExpiresAt.Equal(old.FamilyExpiresAt) {
-		t.Errorf("rotation moved FamilyExpiresAt from %v to %v: the family's lifetime is absolute", old.FamilyExpiresAt, cur.FamilyExpiresAt)
+	if !cur.FamilyExpiresAt.Equal(cur.CreatedAt.Add(90 * 24 * time.Hour)) {
+		t.Errorf("rotation moved FamilyExpiresAt to %v: the family's lifetime is absolute", cur.FamilyExpiresAt)
 	}
-	if ev := f.events.Of(audit.RefreshRotated); len(ev) != 1 || ev[0].Family != old.Family || ev[0].Subject != "alice" {
+	if ev := f.events.Of(audit.RefreshRotated); len(ev) != 1 || ev[0].Family != cur.ID || ev[0].Subject != "alice" {
 		t.Errorf("events %+v, want one refresh_rotated for alice's family", ev)
 	}
 
 	rt3 := rtMust(t, f, rt2).RefreshToken
-	if rtStored(t, f, rt3).Family != old.Family {
+	if rtStored(t, f, rt3).ID != cur.ID {
 		t.Errorf("second rotation left the family")
 	}
 }
@@ -154,7 +154,7 @@ func TestRFC9700_4_14_2_ReuseRevokesFamily(t *testing.T) {
 			for range 2 {
 				rts = append(rts, rtMust(t, f, rts[len(rts)-1]).RefreshToken)
 			}
-			family := rtStored(t, f, rts[0]).Family
+			family := rtStored(t, f, rts[0]).ID
 
 			rtInvalid(t, f, tc.replay(rts), "replayed spent token")
 			ev := f.events.Of(audit.RefreshReused)
@@ -163,7 +163,7 @@ func TestRFC9700_4_14_2_ReuseRevokesFamily(t *testing.T) {
 			}
 			for i, rt := range rts {
 				rtInvalid(t, f, rt, "token of the revoked family")
-				if _, err := f.refresh.Lookup(context.Background(), rtHash(rt)); !errors.Is(err, tollgate.ErrNotFound) {
+				if _, err := f.refresh.Lookup(context.Background(), tollgate.RefreshFamilyID(rt)); !errors.Is(err, tollgate.ErrNotFound) {
 					t.Errorf("token #%d of the revoked family: store Lookup = %v, want ErrNotFound", i, err)
 				}
 			}
@@ -218,7 +218,7 @@ func TestRFC6749_6_FailedRefreshDoesNotSpend(t *testing.T) {
 			if tc.after != nil {
 				tc.after(f)
 			}
-			if !rtStored(t, f, rt).UsedAt.IsZero() {
+			if st := rtStored(t, f, rt); st.Hash != rtHash(rt) || st.Rotations != 0 {
 				t.Errorf("the refused request spent the token")
 			}
 			rtMust(t, f, rt) // still works afterwards
@@ -377,7 +377,7 @@ func TestRefreshGracePeriod(t *testing.T) {
 			if ev := f.events.Of(audit.RefreshReused); len(ev) != 0 {
 				t.Errorf("the honoured reuse revoked the family: %+v", ev)
 			}
-			if got, want := rtStored(t, f, rt3).Family, rtStored(t, f, rt1).Family; got != want {
+			if got, want := rtStored(t, f, rt3).ID, tollgate.RefreshFamilyID(rt1); got != want {
 				t.Errorf("the honoured reuse left the family")
 			}
 			rt4 := rtMust(t, f, rt3).RefreshToken
@@ -517,8 +517,8 @@ type countingRefreshStore struct {
 	consumed atomic.Int32
 }
 
-func (s *countingRefreshStore) Consume(ctx context.Context, hash string, now time.Time, next *tollgate.RefreshToken) (tollgate.RefreshToken, error) {
-	rt, err := s.RefreshStore.Consume(ctx, hash, now, next)
+func (s *countingRefreshStore) Rotate(ctx context.Context, id, presented string, next *tollgate.RefreshFamily, now time.Time, grace time.Duration) (tollgate.RefreshFamily, error) {
+	rt, err := s.RefreshStore.Rotate(ctx, id, presented, next, now, grace)
 	if err == nil {
 		s.consumed.Add(1)
 	}
@@ -529,10 +529,10 @@ func (s *countingRefreshStore) Consume(ctx context.Context, hash string, now tim
 // a revocation request landing in the middle of a rotation.
 type revokingRefreshStore struct{ tollgate.RefreshStore }
 
-func (s revokingRefreshStore) Consume(ctx context.Context, hash string, now time.Time, next *tollgate.RefreshToken) (tollgate.RefreshToken, error) {
-	rt, err := s.RefreshStore.Consume(ctx, hash, now, next)
+func (s revokingRefreshStore) Rotate(ctx context.Context, id, presented string, next *tollgate.RefreshFamily, now time.Time, grace time.Duration) (tollgate.RefreshFamily, error) {
+	rt, err := s.RefreshStore.Rotate(ctx, id, presented, next, now, grace)
 	if err == nil {
-		err = s.RefreshStore.RevokeFamily(ctx, rt.Family)
+		_, err = s.RefreshStore.Revoke(ctx, id)
 	}
 	return rt, err
 }
@@ -664,7 +664,7 @@ func TestRefreshTokenShape(t *testing.T) {
 		}
 		seen[rt] = true
 
-		stored := rtStored(t, f, rt) // by hash: found
+		stored := rtStored(t, f, rt) // by its family: found
 		if stored.Hash != rtHash(rt) || stored.Subject != "alice" {
 			t.Errorf("stored record: Hash matches %v, Subject %q", stored.Hash == rtHash(rt), stored.Subject)
 		}

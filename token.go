@@ -42,7 +42,7 @@ const maxExtraClaimsBytes = 4096
 // §2.2, §4).
 var reservedClaims = map[string]bool{
 	"iss": true, "sub": true, "aud": true, "exp": true, "nbf": true, "iat": true, "jti": true,
-	"scope": true, "client_id": true, "typ": true, "preferred_username": true,
+	"scope": true, "client_id": true, "typ": true, "preferred_username": true, "sid": true,
 }
 
 // reservedClaim reports whether name is, or folds to, a reserved claim:
@@ -160,13 +160,19 @@ func (a *Authenticator) issue(r *http.Request, u *User, clientID string, request
 		granted = requested
 	}
 	g := grantee{subject: u.subject(), username: u.Username, clientID: clientID}
-	tok, next, err := a.prepare(ctx, nil, g, granted, u)
+	tok, next, err := a.prepare(ctx, nil, refreshHandle{}, g, granted, u)
 	if err != nil {
 		return nil, err
 	}
 	if next != nil {
-		if err := a.cfg.Refresh.Create(ctx, *next); err != nil {
+		revoked, err := a.cfg.Refresh.Create(ctx, *next, a.cfg.RefreshMaxSessions)
+		if err != nil {
 			return nil, err
+		}
+		for _, f := range revoked {
+			// Past the user's bound on sessions: the oldest ends.
+			a.familyRevoked(ctx, r, f, audit.TooManySessions)
+			a.emit(ctx, r, audit.Event{Type: audit.TokenRevoked, Reason: audit.TooManySessions, Subject: f.Subject, Username: f.Username, ClientID: f.ClientID, Family: f.ID})
 		}
 	}
 	a.emit(ctx, r, audit.Event{Type: audit.LoginSucceeded, Subject: g.subject, Username: g.username, ClientID: clientID})
@@ -212,35 +218,40 @@ func safeScope(s string) string {
 }
 
 // prepare mints an access token for scopes and, with a RefreshStore,
-// makes (but does not store) the refresh token that goes with it: in
-// parent's family, or in a new family when parent is nil. u is the user,
-// for Config.Claims.
-func (a *Authenticator) prepare(ctx context.Context, parent *RefreshToken, g grantee, scopes []string, u *User) (*Token, *RefreshToken, error) {
+// makes (but does not store) the refresh-token family record that goes
+// with it: parent's successor, in the family of handle h, or a new family
+// when parent is nil. u is the user, for Config.Claims.
+func (a *Authenticator) prepare(ctx context.Context, parent *RefreshFamily, h refreshHandle, g grantee, scopes []string, u *User) (*Token, *RefreshFamily, error) {
 	now := a.now()
 	scope := formatScope(scopes)
+	var refresh, sid string
+	var next *RefreshFamily
+	if a.cfg.Refresh != nil {
+		if parent == nil {
+			h = newHandle()
+		}
+		refresh, next = a.newRefresh(parent, h, g, scopes, now)
+		if a.cfg.Denylist != nil {
+			// The access token names its family, so that revoking the
+			// family denies it (one denylist entry per family).
+			sid = next.ID
+		}
+	}
 	extra, err := a.extraClaims(ctx, u)
 	if err != nil {
 		return nil, nil, err
 	}
-	access, jti, exp, err := a.mint(g, scope, extra, now)
+	access, _, exp, err := a.mint(g, scope, sid, extra, now)
 	if err != nil {
 		return nil, nil, err
 	}
-	tok := &Token{
-		AccessToken: access,
-		TokenType:   "Bearer",
-		ExpiresIn:   int64(exp.Sub(now.Truncate(time.Second)).Seconds()),
-		Scope:       scope,
-	}
-	if a.cfg.Refresh == nil {
-		return tok, nil, nil
-	}
-	if a.cfg.Denylist == nil {
-		jti = "" // recorded only where revoking the family can deny it
-	}
-	rt, next := a.newRefresh(parent, g, scopes, now, jti, exp)
-	tok.RefreshToken = rt
-	return tok, next, nil
+	return &Token{
+		AccessToken:  access,
+		TokenType:    "Bearer",
+		ExpiresIn:    int64(exp.Sub(now.Truncate(time.Second)).Seconds()),
+		RefreshToken: refresh,
+		Scope:        scope,
+	}, next, nil
 }
 
 // extraClaims returns the members Config.Claims adds for u, as JSON
@@ -278,8 +289,9 @@ func (a *Authenticator) extraClaims(ctx context.Context, u *User) ([]byte, error
 // tollgate would verify.
 var errTokenTooLarge = fmt.Errorf("tollgate: the access token would be longer than %d bytes, more than tollgate verifies; issue fewer scopes or claims", maxTokenBytes)
 
-// mint signs an access token (RFC 9068) with the signing key.
-func (a *Authenticator) mint(g grantee, scope string, extra []byte, now time.Time) (token, jti string, exp time.Time, err error) {
+// mint signs an access token (RFC 9068) with the signing key; sid, if not
+// empty, is its refresh-token family.
+func (a *Authenticator) mint(g grantee, scope, sid string, extra []byte, now time.Time) (token, jti string, exp time.Time, err error) {
 	k := a.keys.signing
 	exp = now.Add(a.cfg.AccessTTL)
 	// The "jti": 128 random bits, base64url, in a stack buffer (the
@@ -297,6 +309,7 @@ func (a *Authenticator) mint(g grantee, scope string, extra []byte, now time.Tim
 		Jti:      string(jtiBuf[:]),
 		ClientID: g.clientID,
 		Scope:    scope,
+		Sid:      sid,
 	}
 	if g.username != g.subject {
 		c.Username = g.username

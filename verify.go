@@ -192,6 +192,7 @@ func (a *Authenticator) checkClaims(c *jose.Claims) (*cacheEntry, error) {
 			TokenID:   c.Jti,
 			IssuedAt:  c.Iat.Time,
 			ExpiresAt: c.Exp.Time,
+			sid:       c.Sid,
 		},
 		times: t,
 	}

@@ -42,8 +42,8 @@ const (
 	// RefreshRejected: a refresh of a user that can no longer log in.
 	// Reason: UnknownUser or UserDisabled.
 	RefreshRejected Type = "refresh_rejected"
-	// TokenRevoked: a refresh-token family was revoked at the RFC 7009
-	// revocation endpoint.
+	// TokenRevoked: a refresh-token family was revoked. Reason:
+	// RevocationRequest or TooManySessions.
 	TokenRevoked Type = "token_revoked"
 	// AccessTokenRevoked: an access token's jti was put on the denylist.
 	// Reason: RevocationRequest or RefreshReuse.
@@ -65,10 +65,11 @@ type Reason string
 
 // Reasons of LoginFailed and RefreshRejected.
 const (
-	UnknownUser   Reason = "unknown_user"
-	WrongPassword Reason = "wrong_password"
-	UserDisabled  Reason = "user_disabled"
-	ScopeNotHeld  Reason = "scope_not_held" // a requested scope the user does not hold
+	UnknownUser    Reason = "unknown_user"
+	WrongPassword  Reason = "wrong_password"
+	UserDisabled   Reason = "user_disabled"
+	ScopeNotHeld   Reason = "scope_not_held"  // a requested scope the user does not hold
+	SessionExpired Reason = "session_expired" // the login is older than User.ValidAfter
 )
 
 // Reasons of LoginThrottled.
@@ -113,10 +114,11 @@ func ReasonOf(err error) Reason {
 	return ""
 }
 
-// Reasons of AccessTokenRevoked.
+// Reasons of TokenRevoked and AccessTokenRevoked.
 const (
-	RevocationRequest Reason = "revocation_request" // presented to the revocation endpoint
+	RevocationRequest Reason = "revocation_request" // at the revocation endpoint, or Authenticator.RevokeUser
 	RefreshReuse      Reason = "refresh_reused"     // its family was revoked on reuse
+	TooManySessions   Reason = "too_many_sessions"  // the user's oldest session, past Config.RefreshMaxSessions
 )
 
 // An Event is a security-relevant fact for audit logs. It never holds a

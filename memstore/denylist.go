@@ -90,30 +90,4 @@ func (d *Denylist) Len() int {
 	return len(d.until)
 }
 
-// ListFamily returns copies of the tokens of family still held, spent
-// ones included; none once the family is revoked. It implements
-// [tollgate.FamilyLister], so that revoking a family with a denylist on
-// also denies the access token issued at its latest rotation.
-func (s *RefreshStore) ListFamily(ctx context.Context, fam string) ([]tollgate.RefreshToken, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f, ok := s.families[fam]
-	if !ok || f.revoked {
-		return nil, nil
-	}
-	out := make([]tollgate.RefreshToken, 0, len(f.hashes))
-	for h := range f.hashes {
-		if t, ok := s.tokens[h]; ok {
-			out = append(out, copyToken(t))
-		}
-	}
-	return out, nil
-}
-
-var (
-	_ tollgate.Denylist     = (*Denylist)(nil)
-	_ tollgate.FamilyLister = (*RefreshStore)(nil)
-)
+var _ tollgate.Denylist = (*Denylist)(nil)

@@ -1,8 +1,10 @@
 package memstore_test
 
 import (
+	"context"
 	"errors"
-	"slices"
+	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -53,152 +55,145 @@ func TestUserStoreZeroValueConformance(t *testing.T) {
 // the clock, so a fixed date is as good as any.
 var t0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// rec returns a record issued at issued that expires after ttl, in a
-// family that ends after familyTTL counted from t0.
-func rec(hash, family string, issued time.Time, ttl, familyTTL time.Duration) tollgate.RefreshToken {
-	return tollgate.RefreshToken{
-		Hash: hash, Family: family, Subject: "s", Username: "u", ClientID: "c",
-		Scopes:   []string{"me"},
-		IssuedAt: issued, ExpiresAt: issued.Add(ttl), FamilyExpiresAt: t0.Add(familyTTL),
+// fam returns a family created at created whose current token lives ttl
+// and whose absolute lifetime is familyTTL.
+func fam(id, subject string, created time.Time, ttl, familyTTL time.Duration) tollgate.RefreshFamily {
+	return tollgate.RefreshFamily{
+		ID: id, Subject: subject, Username: subject, ClientID: "c", Scopes: []string{"me"},
+		CreatedAt: created, FamilyExpiresAt: created.Add(familyTTL),
+		Hash: id + "-0", IssuedAt: created, ExpiresAt: created.Add(ttl),
 	}
 }
 
-func create(t *testing.T, s *memstore.RefreshStore, rt tollgate.RefreshToken) error {
+func mustCreate(t *testing.T, s *memstore.RefreshStore, f tollgate.RefreshFamily) {
 	t.Helper()
-	return s.Create(t.Context(), rt)
-}
-
-func mustCreate(t *testing.T, s *memstore.RefreshStore, rt tollgate.RefreshToken) {
-	t.Helper()
-	if err := create(t, s, rt); err != nil {
-		t.Fatalf("Create(%s) = %v", rt.Hash, err)
+	if _, err := s.Create(context.Background(), f, 100); err != nil {
+		t.Fatal(err)
 	}
 }
 
-func found(t *testing.T, s *memstore.RefreshStore, hash string) bool {
-	t.Helper()
-	_, err := s.Lookup(t.Context(), hash)
-	if err != nil && !errors.Is(err, tollgate.ErrNotFound) {
-		t.Fatalf("Lookup(%s) = %v", hash, err)
-	}
+func found(s *memstore.RefreshStore, id string) bool {
+	_, err := s.Lookup(context.Background(), id)
 	return err == nil
 }
 
-// TestExpiredTokensDroppedOnCreate: records whose ExpiresAt has passed
-// disappear, lazily, on a later Create; live ones stay.
-func TestExpiredTokensDroppedOnCreate(t *testing.T) {
+// TestExpiredFamiliesDropped: a family leaves the store once its current
+// token or its absolute lifetime has expired, when a later family is
+// created or rotated; a live one stays.
+func TestExpiredFamiliesDropped(t *testing.T) {
 	s := memstore.NewRefreshStore()
-	mustCreate(t, s, rec("short1", "f1", t0, time.Hour, 100*time.Hour))
-	mustCreate(t, s, rec("short2", "f2", t0, time.Hour, 100*time.Hour))
-	mustCreate(t, s, rec("long", "f1", t0, 10*time.Hour, 100*time.Hour))
-	if _, err := s.Consume(t.Context(), "short2", t0.Add(time.Minute), nil); err != nil {
+	mustCreate(t, s, fam("short", "a", t0, time.Minute, time.Hour))    // token ends at t0+1m
+	mustCreate(t, s, fam("capped", "b", t0, time.Hour, 2*time.Minute)) // family ends at t0+2m
+	mustCreate(t, s, fam("live", "c", t0, time.Hour, 24*time.Hour))    // lives on
+	mustCreate(t, s, fam("later", "d", t0.Add(3*time.Minute), time.Hour, time.Hour))
+	for id, want := range map[string]bool{"short": false, "capped": false, "live": true, "later": true} {
+		if found(s, id) != want {
+			t.Errorf("after a Create at t0+3m: family %s held = %v, want %v", id, !want, want)
+		}
+	}
+	if s.Len() != 2 {
+		t.Errorf("Len = %d, want 2", s.Len())
+	}
+	// A rotation extends the current token: the family is not dropped at
+	// its first token's expiry.
+	f := fam("rot", "e", t0, time.Minute, time.Hour)
+	mustCreate(t, s, f)
+	next := f
+	next.Hash, next.IssuedAt, next.ExpiresAt = "rot-1", t0.Add(30*time.Second), t0.Add(30*time.Minute)
+	if _, err := s.Rotate(context.Background(), "rot", f.Hash, &next, t0.Add(30*time.Second), 0); err != nil {
 		t.Fatal(err)
 	}
-	if n := s.Len(); n != 3 {
-		t.Fatalf("Len() = %d, want 3", n)
-	}
-	// Lookup does not drop: the library judges expiry, the store only
-	// frees memory on writes.
-	if !found(t, s, "short1") {
-		t.Fatalf("Lookup(short1) before any later Create: not found; want the record (dropping is lazy, on Create)")
-	}
-	mustCreate(t, s, rec("new", "f3", t0.Add(time.Hour+time.Second), time.Hour, 100*time.Hour))
-	if found(t, s, "short1") {
-		t.Errorf("unused token with ExpiresAt at t0+1h is still there after a Create at t0+1h+1s: want it dropped")
-	}
-	if found(t, s, "short2") {
-		t.Errorf("spent token with ExpiresAt at t0+1h is still there after a Create at t0+1h+1s: want it dropped")
-	}
-	if !found(t, s, "long") || !found(t, s, "new") {
-		t.Errorf("live tokens were dropped")
-	}
-	if n := s.Len(); n != 2 {
-		t.Errorf("Len() after dropping = %d, want 2", n)
+	mustCreate(t, s, fam("x", "f", t0.Add(5*time.Minute), time.Hour, time.Hour))
+	if !found(s, "rot") {
+		t.Error("a rotated family was dropped at its first token's expiry")
 	}
 }
 
-// TestExpiredTokensNotDroppedEarly: a token expiring exactly at the new
-// record's IssuedAt is dropped, one a nanosecond later is not.
-func TestExpiredTokensNotDroppedEarly(t *testing.T) {
-	s := memstore.NewRefreshStore()
-	mustCreate(t, s, rec("a", "f1", t0, time.Hour+time.Nanosecond, 100*time.Hour))
-	mustCreate(t, s, rec("b", "f1", t0.Add(time.Hour), time.Hour, 100*time.Hour))
-	if !found(t, s, "a") {
-		t.Errorf("token expiring after the Create's IssuedAt was dropped")
-	}
-}
-
-// TestExpiredFamilyDroppedOnCreate: when a family's FamilyExpiresAt has
-// passed, all its records go, even those whose own ExpiresAt is later.
-func TestExpiredFamilyDroppedOnCreate(t *testing.T) {
-	s := memstore.NewRefreshStore()
-	mustCreate(t, s, rec("a1", "fa", t0, 50*time.Hour, 2*time.Hour))
-	mustCreate(t, s, rec("a2", "fa", t0.Add(time.Hour), 50*time.Hour, 2*time.Hour))
-	mustCreate(t, s, rec("b1", "fb", t0, 50*time.Hour, 100*time.Hour))
-	if n := s.Len(); n != 3 {
-		t.Fatalf("Len() = %d, want 3", n)
-	}
-	mustCreate(t, s, rec("b2", "fb", t0.Add(2*time.Hour+time.Second), time.Hour, 100*time.Hour))
-	if found(t, s, "a1") || found(t, s, "a2") {
-		t.Errorf("tokens of a family past its FamilyExpiresAt are still there after a later Create")
-	}
-	if n := s.Len(); n != 2 {
-		t.Errorf("Len() after the family expired = %d, want 2", n)
-	}
-}
-
-// TestRevokedFamilyRememberedUntilItExpires: a revoked family refuses new
-// tokens until its FamilyExpiresAt, then is forgotten, so revocations do
-// not accumulate forever.
-func TestRevokedFamilyRememberedUntilItExpires(t *testing.T) {
-	s := memstore.NewRefreshStore()
-	mustCreate(t, s, rec("a1", "fa", t0, time.Hour, 10*time.Hour))
-	if err := s.RevokeFamily(t.Context(), "fa"); err != nil {
-		t.Fatal(err)
-	}
-	if n := s.Len(); n != 0 {
-		t.Errorf("Len() after revoking the only family = %d, want 0 (revoked tokens are deleted)", n)
-	}
-	// Other families' Creates run the expiry sweep in between.
-	mustCreate(t, s, rec("b1", "fb", t0.Add(5*time.Hour), time.Hour, 100*time.Hour))
-	if err := create(t, s, rec("a2", "fa", t0.Add(9*time.Hour), time.Hour, 10*time.Hour)); !errors.Is(err, tollgate.ErrNotFound) {
-		t.Errorf("Create in a revoked family before its FamilyExpiresAt = %v, want ErrNotFound (the revocation is remembered)", err)
-	}
-	// Past FamilyExpiresAt the family is forgotten: a record naming it
-	// starts a new family (the library never creates one, as the family
-	// has expired; this only shows the memory is freed).
-	mustCreate(t, s, rec("b2", "fb", t0.Add(11*time.Hour), time.Hour, 100*time.Hour))
-	if err := create(t, s, rec("a3", "fa", t0.Add(11*time.Hour), time.Hour, 20*time.Hour)); err != nil {
-		t.Errorf("Create in a family revoked and expired = %v, want nil (expired revocations are forgotten)", err)
-	}
-}
-
-// TestRefreshCopiesNotAliased: the store keeps its own copies; neither the
-// caller's record nor a returned one shares memory with it.
+// TestRefreshCopiesNotAliased: the store keeps and returns copies.
 func TestRefreshCopiesNotAliased(t *testing.T) {
 	s := memstore.NewRefreshStore()
-	rt := rec("h", "f", t0, time.Hour, 2*time.Hour)
-	rt.Scopes = []string{"me", "items:read"}
-	mustCreate(t, s, rt)
-	rt.Scopes[0] = "admin:users"
-	got, err := s.Lookup(t.Context(), "h")
-	if err != nil {
+	f := fam("a", "alice", t0, time.Hour, time.Hour)
+	mustCreate(t, s, f)
+	f.Scopes[0] = "changed"
+	got, _ := s.Lookup(context.Background(), "a")
+	if got.Scopes[0] != "me" {
+		t.Error("the store aliases the caller's scopes")
+	}
+	got.Scopes[0] = "changed"
+	if again, _ := s.Lookup(context.Background(), "a"); again.Scopes[0] != "me" {
+		t.Error("Lookup returns the store's own scopes")
+	}
+}
+
+// BenchmarkFamilyRotations rotates one family b.N times and reports the
+// heap it holds after: O(1) per family, however often it rotates (issue
+// 8: 50 000 rotations of one family under 1 MiB).
+func BenchmarkFamilyRotations(b *testing.B) {
+	ctx := context.Background()
+	s := memstore.NewRefreshStore()
+	f := fam("a", "alice", t0, time.Hour, 24*time.Hour)
+	if _, err := s.Create(ctx, f, 100); err != nil {
+		b.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	cur := f
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		now := t0.Add(time.Duration(i) * time.Millisecond)
+		next := cur
+		next.Hash, next.IssuedAt, next.ExpiresAt = fmt.Sprint("a-", i+1), now, now.Add(time.Hour)
+		var err error
+		if cur, err = s.Rotate(ctx, "a", cur.Hash, &next, now, 0); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	b.StopTimer()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if s.Len() != 1 {
+		b.Fatalf("%d records after %d rotations, want 1", s.Len(), i)
+	}
+	b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)), "heapB-total")
+}
+
+// TestFamilyRotationsBounded is the same bound as a test: 50 000
+// rotations of one family leave one record and grow the heap by less
+// than 1 MiB.
+func TestFamilyRotationsBounded(t *testing.T) {
+	ctx := context.Background()
+	s := memstore.NewRefreshStore()
+	f := fam("a", "alice", t0, time.Hour, 24*time.Hour)
+	if _, err := s.Create(ctx, f, 100); err != nil {
 		t.Fatal(err)
 	}
-	got.Scopes[1] = "admin:users"
-	got.UsedAt = t0 // a returned record is a copy: this spends nothing
-	spent, err := s.Consume(t.Context(), "h", t0.Add(time.Minute), nil)
-	if err != nil {
-		t.Fatalf("Consume after mutating a Lookup result = %v, want nil", err)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	cur := f
+	for i := range 50_000 {
+		now := t0.Add(time.Duration(i) * time.Millisecond)
+		next := cur
+		next.Hash, next.IssuedAt, next.ExpiresAt = fmt.Sprint("a-", i+1), now, now.Add(time.Hour)
+		var err error
+		if cur, err = s.Rotate(ctx, "a", cur.Hash, &next, now, 0); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if want := []string{"me", "items:read"}; !slices.Equal(spent.Scopes, want) {
-		t.Errorf("stored Scopes = %q, want %q", spent.Scopes, want)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	grew := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	t.Logf("50 000 rotations of one family: %d records, heap grew by %d bytes", s.Len(), grew)
+	if s.Len() != 1 || grew > 1<<20 {
+		t.Errorf("after 50 000 rotations: %d records, heap grew by %d bytes; want 1 and under 1 MiB", s.Len(), grew)
 	}
-	spent.Scopes[0] = "x"
-	again, _ := s.Lookup(t.Context(), "h")
-	if again.Scopes[0] != "me" {
-		t.Errorf("mutating Consume's result changed the store")
-	}
+}
+
+func TestDenylistConformance(t *testing.T) {
+	storetest.TestDenylist(t, func(*testing.T) tollgate.Denylist { return memstore.NewDenylist(1000) })
 }
 
 func TestUsersCopiesNotAliased(t *testing.T) {

@@ -1,6 +1,6 @@
-// Package storetest checks implementations of [tollgate.RefreshStore] and
-// [tollgate.UserStore] against the contracts documented on those
-// interfaces. Every store, in this module or outside it, runs the suite
+// Package storetest checks implementations of [tollgate.RefreshStore],
+// [tollgate.UserStore], [tollgate.ClientStore] and [tollgate.Denylist]
+// against the contracts documented on those interfaces. Every store, in this module or outside it, runs the suite
 // from its own tests with one call:
 //
 //	func TestRefreshStore(t *testing.T) {
@@ -18,7 +18,7 @@
 // The factories are called once per subtest, so each subtest starts from
 // a fresh store; a store backed by a database can create a schema and
 // remove it with t.Cleanup. Each subtest is named after the rule it checks
-// (ConsumeReturnsCreated, SecondConsumeIsReuse, ...), and each failure
+// (RotateReplacesCurrent, ReuseOfAnyEarlierTokenRevokes, ...), and each failure
 // message states the rule that was broken, so a failing run reads as a list
 // of broken contracts. Run the suite under the race detector
 // (go test -race): the concurrent subtests are written for it.
@@ -32,9 +32,9 @@
 // and sub-second digits.
 //
 // Optional interfaces are checked when the store implements them
-// ([tollgate.FamilyLister] for a RefreshStore, [tollgate.PasswordUpdater]
-// for a UserStore) and their subtests skipped otherwise, as is
-// ContextCanceled for a store that ignores its context.
+// ([tollgate.PasswordUpdater] and [tollgate.ScopeLister] for a UserStore)
+// and their subtests skipped otherwise, as is ContextCanceled for a store
+// that ignores its context.
 //
 // The package imports only the standard library (testing among it) and
 // tollgate itself, so a store's module takes on no test framework by
@@ -61,70 +61,79 @@ func TestRefreshStore(t *testing.T, newStore func(t *testing.T) tollgate.Refresh
 	run := func(name string, f func(t *testing.T, s tollgate.RefreshStore)) {
 		t.Run(name, func(t *testing.T) { f(t, newStore(t)) })
 	}
-	run("ConsumeReturnsCreated", refreshConsumeReturnsCreated)
-	run("SecondConsumeIsReuse", refreshSecondConsumeIsReuse)
-	run("LookupDoesNotSpend", refreshLookupDoesNotSpend)
+	run("CreateThenLookup", refreshCreateThenLookup)
 	run("UnknownIsNotFound", refreshUnknownIsNotFound)
-	run("RevokedFamilyIsNotFound", refreshRevokedFamilyIsNotFound)
-	run("CreateInRevokedFamilyIsNotFound", refreshCreateInRevokedFamilyIsNotFound)
-	run("RevokeUnknownFamilyIsNoError", refreshRevokeUnknownFamilyIsNoError)
+	run("RotateReplacesCurrent", refreshRotateReplacesCurrent)
+	run("ManyRotationsOneRecord", refreshManyRotationsOneRecord)
+	run("ReuseOfAnyEarlierTokenRevokes", refreshReuseOfAnyEarlierTokenRevokes)
+	run("ReuseOfPreviousRevokes", refreshReuseOfPreviousRevokes)
+	run("GraceHonoursOneReuse", refreshGraceHonoursOneReuse)
+	run("GraceEndsAfterPeriod", refreshGraceEndsAfterPeriod)
+	run("NilNextRevokes", refreshNilNextRevokes)
+	run("RevokeReturnsFamily", refreshRevokeReturnsFamily)
+	run("RevokeSubject", refreshRevokeSubject)
+	run("CreateKeepsAtMostKeep", refreshCreateKeepsAtMostKeep)
 	run("ScopesRoundTrip", refreshScopesRoundTrip)
 	run("TimesRoundTrip", refreshTimesRoundTrip)
 	run("ContextCanceled", refreshContextCanceled)
-	run("ConsumeStoresSuccessor", refreshConsumeStoresSuccessor)
-	run("ReusedConsumeStoresNoSuccessor", refreshReusedConsumeStoresNoSuccessor)
-	run("ConcurrentConsumeSucceedsOnce", refreshConcurrentConsumeSucceedsOnce)
-	run("ConcurrentRotationStoresOneSuccessor", refreshConcurrentRotation)
-	run("ConcurrentCreateConsumeRevoke", refreshConcurrentCreateConsumeRevoke)
-	run("FamilyListerListsFamily", refreshListFamily)
+	run("ConcurrentRotationsOneWins", refreshConcurrentRotationsOneWins)
+	run("ConcurrentRotateRevoke", refreshConcurrentRotateRevoke)
 }
 
-// base is the reference time of the suite: whole seconds, in a zone that
-// is neither UTC nor Local, without a monotonic reading, an hour ahead of
-// the real clock when first called (stores never read the clock; see the
-// package doc). It is fixed for the life of the test binary, so records
-// built at different moments compare equal.
-var base = sync.OnceValue(func() time.Time {
-	return time.Now().Add(time.Hour).Truncate(time.Second).In(time.FixedZone("UTC+5:30", 5*3600+30*60))
-})
+// base is the reference time of the suite: in the near future of the real
+// clock, on a whole second, so that a store with database-side expiry
+// keeps the records during the run.
+var base = time.Now().Add(time.Hour).Truncate(time.Second)
 
-// token returns a complete record with the given hash and family.
-func token(hash, family string) tollgate.RefreshToken {
-	b := base()
-	return tollgate.RefreshToken{
-		Hash:            hash,
-		Family:          family,
-		Subject:         "sub-" + family,
-		Username:        "user-" + family,
-		ClientID:        "client-" + family,
-		Scopes:          []string{"me", "items:read"},
-		IssuedAt:        b,
-		ExpiresAt:       b.Add(24 * time.Hour),
-		FamilyExpiresAt: b.Add(72 * time.Hour),
-		AccessTokenID:   "jti-" + hash,
-		AccessExpiresAt: b.Add(15 * time.Minute),
+// family returns a fresh family record of subject, created at base.
+func family(id, subject string) tollgate.RefreshFamily {
+	return tollgate.RefreshFamily{
+		ID: id, Subject: subject, Username: "user-" + subject, ClientID: "client-" + id,
+		Scopes: []string{"me", "items:read"}, CreatedAt: base, FamilyExpiresAt: base.Add(24 * time.Hour),
+		Hash: id + "-h0", IssuedAt: base, ExpiresAt: base.Add(time.Hour),
 	}
 }
 
-func mustCreate(t *testing.T, s tollgate.RefreshStore, rt tollgate.RefreshToken) {
+// successor returns f's next record, with the given token hash, at now.
+func successor(f tollgate.RefreshFamily, hash string, now time.Time) *tollgate.RefreshFamily {
+	f.Hash, f.IssuedAt, f.ExpiresAt = hash, now, now.Add(time.Hour)
+	return &f
+}
+
+func mustCreate(t *testing.T, s tollgate.RefreshStore, f tollgate.RefreshFamily) {
 	t.Helper()
-	if err := s.Create(t.Context(), rt); err != nil {
-		t.Fatalf("Create(%q in family %q) = %v, want nil (a new token in a live family is stored)", rt.Hash, rt.Family, err)
+	if revoked, err := s.Create(t.Context(), f, 100); err != nil || len(revoked) != 0 {
+		t.Fatalf("Create(%q) = %v, %v; want nil, nil (a new family of a subject with none)", f.ID, revoked, err)
 	}
 }
 
-func mustConsume(t *testing.T, s tollgate.RefreshStore, hash string, now time.Time) tollgate.RefreshToken {
+func mustLookup(t *testing.T, s tollgate.RefreshStore, id string) tollgate.RefreshFamily {
 	t.Helper()
-	got, err := s.Consume(t.Context(), hash, now, nil)
+	f, err := s.Lookup(t.Context(), id)
 	if err != nil {
-		t.Fatalf("first Consume(%q) = %v, want nil (an unused token can be spent once)", hash, err)
+		t.Fatalf("Lookup(%q) = %v, want the family", id, err)
 	}
-	return got
+	return f
 }
 
-// diffToken lists the fields of got that differ from want, comparing
-// times with Equal.
-func diffToken(got, want tollgate.RefreshToken) []string {
+func mustRotate(t *testing.T, s tollgate.RefreshStore, id, presented string, next *tollgate.RefreshFamily, now time.Time) tollgate.RefreshFamily {
+	t.Helper()
+	f, err := s.Rotate(t.Context(), id, presented, next, now, 0)
+	if err != nil {
+		t.Fatalf("Rotate(%q, current token) = %v, want nil (presenting the current token rotates it)", id, err)
+	}
+	return f
+}
+
+func wantGone(t *testing.T, s tollgate.RefreshStore, id, why string) {
+	t.Helper()
+	if f, err := s.Lookup(t.Context(), id); !errors.Is(err, tollgate.ErrNotFound) {
+		t.Errorf("Lookup(%q) = %+v, %v; want ErrNotFound (%s)", id, f, err, why)
+	}
+}
+
+// diffFamily lists the fields of got that differ from want.
+func diffFamily(got, want tollgate.RefreshFamily) []string {
 	var d []string
 	str := func(name, g, w string) {
 		if g != w {
@@ -136,467 +145,357 @@ func diffToken(got, want tollgate.RefreshToken) []string {
 			d = append(d, fmt.Sprintf("%s = %v, want %v", name, g, w))
 		}
 	}
-	str("Hash", got.Hash, want.Hash)
-	str("Family", got.Family, want.Family)
+	str("ID", got.ID, want.ID)
 	str("Subject", got.Subject, want.Subject)
 	str("Username", got.Username, want.Username)
 	str("ClientID", got.ClientID, want.ClientID)
+	str("Hash", got.Hash, want.Hash)
+	str("PrevHash", got.PrevHash, want.PrevHash)
 	if !slices.Equal(got.Scopes, want.Scopes) {
 		d = append(d, fmt.Sprintf("Scopes = %q, want %q", got.Scopes, want.Scopes))
 	}
+	tm("CreatedAt", got.CreatedAt, want.CreatedAt)
+	tm("FamilyExpiresAt", got.FamilyExpiresAt, want.FamilyExpiresAt)
 	tm("IssuedAt", got.IssuedAt, want.IssuedAt)
 	tm("ExpiresAt", got.ExpiresAt, want.ExpiresAt)
-	tm("FamilyExpiresAt", got.FamilyExpiresAt, want.FamilyExpiresAt)
-	tm("UsedAt", got.UsedAt, want.UsedAt)
-	str("AccessTokenID", got.AccessTokenID, want.AccessTokenID)
-	tm("AccessExpiresAt", got.AccessExpiresAt, want.AccessExpiresAt)
-	if got.Reuses != want.Reuses {
-		d = append(d, fmt.Sprintf("Reuses = %d, want %d", got.Reuses, want.Reuses))
+	tm("PrevUsedAt", got.PrevUsedAt, want.PrevUsedAt)
+	if got.PrevReuses != want.PrevReuses || got.Rotations != want.Rotations {
+		d = append(d, fmt.Sprintf("PrevReuses, Rotations = %d, %d; want %d, %d", got.PrevReuses, got.Rotations, want.PrevReuses, want.Rotations))
 	}
 	return d
 }
 
-func refreshConsumeReturnsCreated(t *testing.T, s tollgate.RefreshStore) {
-	rt := token("h1", "f1")
-	mustCreate(t, s, rt)
-	now := base().Add(time.Minute)
-	got := mustConsume(t, s, "h1", now)
-	want := rt
-	want.UsedAt = now
-	for _, d := range diffToken(got, want) {
-		t.Errorf("Consume(h1) returned %s: Consume must return the record as created, with UsedAt set to its now argument", d)
-	}
-}
-
-func refreshSecondConsumeIsReuse(t *testing.T, s tollgate.RefreshStore) {
-	mustCreate(t, s, token("h1", "f1"))
-	first := base().Add(time.Minute)
-	mustConsume(t, s, "h1", first)
-	for i := 1; i <= 2; i++ {
-		now := first.Add(time.Duration(i) * time.Minute)
-		got, err := s.Consume(t.Context(), "h1", now, nil)
-		if !errors.Is(err, tollgate.ErrReused) {
-			t.Fatalf("Consume #%d of a spent token = %v, want an error wrapping ErrReused (a spent token must be detected)", i+1, err)
-		}
-		if got.Family != "f1" {
-			t.Errorf("Consume #%d of a spent token returned Family %q, want %q (the library needs it to revoke the family)", i+1, got.Family, "f1")
-		}
-		if !got.UsedAt.Equal(first) {
-			t.Errorf("Consume #%d of a spent token returned UsedAt %v, want the first use %v (a reuse must not move UsedAt: the grace period is measured from it)", i+1, got.UsedAt, first)
-		}
-		if got.Reuses != i {
-			t.Errorf("Consume #%d of a spent token returned Reuses %d, want %d (each presentation after the first is counted)", i+1, got.Reuses, i)
-		}
-	}
-}
-
-func refreshLookupDoesNotSpend(t *testing.T, s tollgate.RefreshStore) {
-	rt := token("h1", "f1")
-	mustCreate(t, s, rt)
-	for i := range 2 {
-		got, err := s.Lookup(t.Context(), "h1")
-		if err != nil {
-			t.Fatalf("Lookup #%d(h1) = %v, want nil (a created token can be looked up)", i+1, err)
-		}
-		for _, d := range diffToken(got, rt) {
-			t.Errorf("Lookup #%d(h1) returned %s: Lookup must return the record unchanged", i+1, d)
-		}
-	}
-	now := base().Add(time.Minute)
-	mustConsume(t, s, "h1", now)
-	got, err := s.Lookup(t.Context(), "h1")
-	if err != nil {
-		t.Fatalf("Lookup(h1) after Consume = %v, want nil (a spent token stays visible, so its reuse can be detected)", err)
-	}
-	if !got.UsedAt.Equal(now) || got.Reuses != 0 {
-		t.Errorf("Lookup(h1) after Consume: UsedAt %v, Reuses %d; want %v, 0 (Lookup shows the spend and does not count as a reuse)", got.UsedAt, got.Reuses, now)
-	}
-	if _, err := s.Consume(t.Context(), "h1", now.Add(time.Minute), nil); !errors.Is(err, tollgate.ErrReused) {
-		t.Errorf("Consume(h1) after Lookups and one Consume = %v, want ErrReused", err)
+func refreshCreateThenLookup(t *testing.T, s tollgate.RefreshStore) {
+	f := family("fam-a", "alice")
+	mustCreate(t, s, f)
+	for _, d := range diffFamily(mustLookup(t, s, "fam-a"), f) {
+		t.Errorf("Lookup after Create returned %s: a family round-trips unchanged", d)
 	}
 }
 
 func refreshUnknownIsNotFound(t *testing.T, s tollgate.RefreshStore) {
-	mustCreate(t, s, token("h1", "f1"))
-	if _, err := s.Lookup(t.Context(), "nope"); !errors.Is(err, tollgate.ErrNotFound) {
-		t.Errorf("Lookup(unknown hash) = %v, want an error wrapping ErrNotFound", err)
+	mustCreate(t, s, family("fam-a", "alice"))
+	wantGone(t, s, "fam-b", "an unknown family")
+	if _, err := s.Rotate(t.Context(), "fam-b", "x", successor(family("fam-b", "alice"), "y", base), base, 0); !errors.Is(err, tollgate.ErrNotFound) {
+		t.Errorf("Rotate(unknown family) = %v, want ErrNotFound", err)
 	}
-	if _, err := s.Consume(t.Context(), "nope", base(), nil); !errors.Is(err, tollgate.ErrNotFound) {
-		t.Errorf("Consume(unknown hash) = %v, want an error wrapping ErrNotFound", err)
-	}
-	if _, err := s.Lookup(t.Context(), "nope"); !errors.Is(err, tollgate.ErrNotFound) {
-		t.Errorf("Lookup(unknown hash) after Consume(unknown hash) = %v, want ErrNotFound (Consume must not create records)", err)
+	if _, err := s.Revoke(t.Context(), "fam-b"); !errors.Is(err, tollgate.ErrNotFound) {
+		t.Errorf("Revoke(unknown family) = %v, want ErrNotFound", err)
 	}
 }
 
-func refreshRevokedFamilyIsNotFound(t *testing.T, s tollgate.RefreshStore) {
-	mustCreate(t, s, token("h1", "f1"))
-	mustCreate(t, s, token("h2", "f1"))
-	mustCreate(t, s, token("h3", "f2"))
-	mustConsume(t, s, "h1", base().Add(time.Minute))
-	if err := s.RevokeFamily(t.Context(), "f1"); err != nil {
-		t.Fatalf("RevokeFamily(f1) = %v, want nil", err)
+func refreshRotateReplacesCurrent(t *testing.T, s tollgate.RefreshStore) {
+	f := family("fam-a", "alice")
+	mustCreate(t, s, f)
+	now := base.Add(time.Minute)
+	got := mustRotate(t, s, "fam-a", f.Hash, successor(f, "fam-a-h1", now), now)
+	want := *successor(f, "fam-a-h1", now)
+	want.PrevHash, want.PrevUsedAt, want.Rotations = f.Hash, now, 1
+	for _, d := range diffFamily(got, want) {
+		t.Errorf("Rotate returned %s (the successor, the presented token as PrevHash spent at now)", d)
 	}
-	for _, h := range []string{"h1", "h2"} {
-		if _, err := s.Lookup(t.Context(), h); !errors.Is(err, tollgate.ErrNotFound) {
-			t.Errorf("Lookup(%s) in a revoked family = %v, want ErrNotFound (revocation kills every token of the family, spent or not)", h, err)
-		}
-		if _, err := s.Consume(t.Context(), h, base().Add(2*time.Minute), nil); !errors.Is(err, tollgate.ErrNotFound) {
-			t.Errorf("Consume(%s) in a revoked family = %v, want ErrNotFound (revocation kills every token of the family, spent or not)", h, err)
-		}
-	}
-	if _, err := s.Lookup(t.Context(), "h3"); err != nil {
-		t.Errorf("Lookup(h3) of another family = %v, want nil (RevokeFamily must leave other families alone)", err)
-	}
-	if _, err := s.Consume(t.Context(), "h3", base(), nil); err != nil {
-		t.Errorf("Consume(h3) of another family = %v, want nil (RevokeFamily must leave other families alone)", err)
+	for _, d := range diffFamily(mustLookup(t, s, "fam-a"), want) {
+		t.Errorf("Lookup after Rotate returned %s", d)
 	}
 }
 
-func refreshCreateInRevokedFamilyIsNotFound(t *testing.T, s tollgate.RefreshStore) {
-	mustCreate(t, s, token("h1", "f1"))
-	mustConsume(t, s, "h1", base().Add(time.Minute))
-	if err := s.RevokeFamily(t.Context(), "f1"); err != nil {
-		t.Fatalf("RevokeFamily(f1) = %v, want nil", err)
+func refreshManyRotationsOneRecord(t *testing.T, s tollgate.RefreshStore) {
+	f := family("fam-a", "alice")
+	mustCreate(t, s, f)
+	cur := f
+	for i := range 200 {
+		now := base.Add(time.Duration(i+1) * time.Second)
+		cur = mustRotate(t, s, "fam-a", cur.Hash, successor(cur, fmt.Sprintf("fam-a-h%d", i+1), now), now)
 	}
-	late := token("h2", "f1")
-	late.IssuedAt = base().Add(2 * time.Minute)
-	if err := s.Create(t.Context(), late); !errors.Is(err, tollgate.ErrNotFound) {
-		t.Errorf("Create(h2) in a revoked family = %v, want ErrNotFound (a rotation racing a revocation must not revive the family)", err)
+	if cur.Rotations != 200 {
+		t.Errorf("after 200 rotations Rotations = %d", cur.Rotations)
 	}
-	if _, err := s.Lookup(t.Context(), "h2"); !errors.Is(err, tollgate.ErrNotFound) {
-		t.Errorf("Lookup(h2) after a refused Create in a revoked family = %v, want ErrNotFound", err)
+	if l, ok := s.(interface{ Len() int }); ok && l.Len() != 1 {
+		t.Errorf("after 200 rotations of one family the store holds %d records, want 1 (O(1) per family)", l.Len())
 	}
-	mustCreate(t, s, token("h3", "f2"))
 }
 
-func refreshRevokeUnknownFamilyIsNoError(t *testing.T, s tollgate.RefreshStore) {
-	if err := s.RevokeFamily(t.Context(), "never-seen"); err != nil {
-		t.Errorf("RevokeFamily(unknown) = %v, want nil (revoking an unknown family is not an error)", err)
+func refreshReuseOfAnyEarlierTokenRevokes(t *testing.T, s tollgate.RefreshStore) {
+	f := family("fam-a", "alice")
+	mustCreate(t, s, f)
+	cur := f
+	for i := range 5 {
+		now := base.Add(time.Duration(i+1) * time.Second)
+		cur = mustRotate(t, s, "fam-a", cur.Hash, successor(cur, fmt.Sprintf("fam-a-h%d", i+1), now), now)
 	}
-	mustCreate(t, s, token("h1", "f1"))
-	for i := range 2 {
-		if err := s.RevokeFamily(t.Context(), "f1"); err != nil {
-			t.Errorf("RevokeFamily(f1) #%d = %v, want nil (revocation is idempotent)", i+1, err)
+	now := base.Add(time.Minute)
+	got, err := s.Rotate(t.Context(), "fam-a", "fam-a-h1", successor(cur, "fam-a-thief", now), now, time.Hour)
+	if !errors.Is(err, tollgate.ErrReused) || got.ID != "fam-a" || got.Subject != "alice" {
+		t.Fatalf("Rotate(a token four rotations old) = %+v, %v; want the family and ErrReused (RFC 9700 §4.14.2)", got, err)
+	}
+	wantGone(t, s, "fam-a", "reuse of an earlier token revokes the family in the same step")
+	if _, err := s.Rotate(t.Context(), "fam-a", cur.Hash, successor(cur, "x", now), now, 0); !errors.Is(err, tollgate.ErrNotFound) {
+		t.Errorf("Rotate(the newest token of a revoked family) = %v, want ErrNotFound", err)
+	}
+}
+
+func refreshReuseOfPreviousRevokes(t *testing.T, s tollgate.RefreshStore) {
+	f := family("fam-a", "alice")
+	mustCreate(t, s, f)
+	now := base.Add(time.Second)
+	cur := mustRotate(t, s, "fam-a", f.Hash, successor(f, "fam-a-h1", now), now)
+	if _, err := s.Rotate(t.Context(), "fam-a", f.Hash, successor(cur, "fam-a-h2", now), now, 0); !errors.Is(err, tollgate.ErrReused) {
+		t.Fatalf("Rotate(the token just spent, no grace) = %v, want ErrReused", err)
+	}
+	wantGone(t, s, "fam-a", "reuse revokes the family")
+}
+
+func refreshGraceHonoursOneReuse(t *testing.T, s tollgate.RefreshStore) {
+	f := family("fam-a", "alice")
+	mustCreate(t, s, f)
+	t1 := base.Add(time.Second)
+	cur := mustRotate(t, s, "fam-a", f.Hash, successor(f, "fam-a-h1", t1), t1)
+	t2 := t1.Add(5 * time.Second)
+	got, err := s.Rotate(t.Context(), "fam-a", f.Hash, successor(cur, "fam-a-h2", t2), t2, 10*time.Second)
+	if err != nil {
+		t.Fatalf("Rotate(the token just spent, within the grace period) = %v, want nil (the one honoured reuse)", err)
+	}
+	want := *successor(cur, "fam-a-h2", t2)
+	want.PrevHash, want.PrevUsedAt, want.PrevReuses, want.Rotations = f.Hash, t1, 1, 2
+	for _, d := range diffFamily(got, want) {
+		t.Errorf("the grace reuse returned %s (PrevHash and PrevUsedAt kept, PrevReuses 1)", d)
+	}
+	t3 := t2.Add(time.Second)
+	if _, err := s.Rotate(t.Context(), "fam-a", f.Hash, successor(got, "fam-a-h3", t3), t3, 10*time.Second); !errors.Is(err, tollgate.ErrReused) {
+		t.Errorf("a second reuse within the grace period = %v, want ErrReused (only one is honoured)", err)
+	}
+	wantGone(t, s, "fam-a", "the second reuse revokes the family")
+}
+
+func refreshGraceEndsAfterPeriod(t *testing.T, s tollgate.RefreshStore) {
+	f := family("fam-a", "alice")
+	mustCreate(t, s, f)
+	t1 := base.Add(time.Second)
+	cur := mustRotate(t, s, "fam-a", f.Hash, successor(f, "fam-a-h1", t1), t1)
+	t2 := t1.Add(11 * time.Second)
+	if _, err := s.Rotate(t.Context(), "fam-a", f.Hash, successor(cur, "fam-a-h2", t2), t2, 10*time.Second); !errors.Is(err, tollgate.ErrReused) {
+		t.Errorf("Rotate(the token spent 11 s ago, 10 s of grace) = %v, want ErrReused", err)
+	}
+	wantGone(t, s, "fam-a", "a reuse past the grace period revokes the family")
+}
+
+func refreshNilNextRevokes(t *testing.T, s tollgate.RefreshStore) {
+	f := family("fam-a", "alice")
+	mustCreate(t, s, f)
+	if got, err := s.Rotate(t.Context(), "fam-a", "fam-a-forged", nil, base, time.Minute); !errors.Is(err, tollgate.ErrReused) || got.ID != "fam-a" {
+		t.Errorf("Rotate(a token that is not the current one, no successor) = %+v, %v; want the family and ErrReused", got, err)
+	}
+	wantGone(t, s, "fam-a", "a nil successor revokes")
+}
+
+func refreshRevokeReturnsFamily(t *testing.T, s tollgate.RefreshStore) {
+	f := family("fam-a", "alice")
+	mustCreate(t, s, f)
+	mustCreate(t, s, family("fam-b", "alice"))
+	got, err := s.Revoke(t.Context(), "fam-a")
+	if err != nil {
+		t.Fatalf("Revoke = %v", err)
+	}
+	for _, d := range diffFamily(got, f) {
+		t.Errorf("Revoke returned %s: it returns what it revoked", d)
+	}
+	wantGone(t, s, "fam-a", "a revoked family")
+	mustLookup(t, s, "fam-b")
+	if _, err := s.Rotate(t.Context(), "fam-a", f.Hash, successor(f, "x", base), base, 0); !errors.Is(err, tollgate.ErrNotFound) {
+		t.Errorf("Rotate after Revoke = %v, want ErrNotFound (no rotation revives a revoked family)", err)
+	}
+}
+
+func refreshRevokeSubject(t *testing.T, s tollgate.RefreshStore) {
+	for _, id := range []string{"fam-a", "fam-b", "fam-c"} {
+		mustCreate(t, s, family(id, "alice"))
+	}
+	mustCreate(t, s, family("fam-d", "bob"))
+	got, err := s.RevokeSubject(t.Context(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, f := range got {
+		ids = append(ids, f.ID)
+	}
+	slices.Sort(ids)
+	if !slices.Equal(ids, []string{"fam-a", "fam-b", "fam-c"}) {
+		t.Errorf("RevokeSubject(alice) returned %q, want alice's three families", ids)
+	}
+	for _, id := range ids {
+		wantGone(t, s, id, "RevokeSubject revokes every family of the subject")
+	}
+	mustLookup(t, s, "fam-d")
+	if got, err := s.RevokeSubject(t.Context(), "nobody"); err != nil || len(got) != 0 {
+		t.Errorf("RevokeSubject(unknown subject) = %v, %v; want none, nil", got, err)
+	}
+}
+
+func refreshCreateKeepsAtMostKeep(t *testing.T, s tollgate.RefreshStore) {
+	for i := range 3 {
+		f := family(fmt.Sprintf("fam-%d", i), "alice")
+		f.CreatedAt = base.Add(time.Duration(i) * time.Minute)
+		if revoked, err := s.Create(t.Context(), f, 3); err != nil || len(revoked) != 0 {
+			t.Fatalf("Create #%d = %v, %v", i, revoked, err)
 		}
+	}
+	f := family("fam-3", "alice")
+	f.CreatedAt = base.Add(3 * time.Minute)
+	revoked, err := s.Create(t.Context(), f, 3)
+	if err != nil || len(revoked) != 1 || revoked[0].ID != "fam-0" {
+		t.Fatalf("Create of a 4th family with keep 3 = %+v, %v; want the oldest (fam-0) revoked and returned", revoked, err)
+	}
+	wantGone(t, s, "fam-0", "the oldest session past keep")
+	for _, id := range []string{"fam-1", "fam-2", "fam-3"} {
+		mustLookup(t, s, id)
+	}
+	// Another subject's families do not count.
+	if revoked, err := s.Create(t.Context(), family("fam-bob", "bob"), 3); err != nil || len(revoked) != 0 {
+		t.Errorf("Create for another subject = %v, %v", revoked, err)
 	}
 }
 
 func refreshScopesRoundTrip(t *testing.T, s tollgate.RefreshStore) {
-	want := []string{"zeta", "alpha", "items:write", "me"}
-	rt := token("h1", "f1")
-	rt.Scopes = slices.Clone(want)
-	mustCreate(t, s, rt)
-	rt.Scopes[0] = "admin:everything" // the caller reuses its slice
-	got, err := s.Lookup(t.Context(), "h1")
-	if err != nil {
-		t.Fatalf("Lookup(h1) = %v, want nil", err)
-	}
-	if !slices.Equal(got.Scopes, want) {
-		t.Fatalf("Lookup(h1).Scopes = %q, want %q (scopes round-trip in order, and the store keeps its own copy of the caller's slice)", got.Scopes, want)
-	}
-	got.Scopes[1] = "admin:everything"
-	spent := mustConsume(t, s, "h1", base())
-	if !slices.Equal(spent.Scopes, want) {
-		t.Errorf("Consume(h1).Scopes = %q, want %q (a record returned by Lookup is the caller's copy)", spent.Scopes, want)
-	}
-
-	rt = token("h2", "f1")
-	rt.Scopes = nil
-	mustCreate(t, s, rt)
-	if got, err := s.Lookup(t.Context(), "h2"); err != nil || len(got.Scopes) != 0 {
-		t.Errorf("Lookup(h2) with no scopes = %q, %v; want no scopes, nil", got.Scopes, err)
+	for _, scopes := range [][]string{nil, {"only"}, {"zeta", "alpha", "me", "items:write", "a:b/c~d"}} {
+		f := family("fam-"+fmt.Sprint(len(scopes)), "alice")
+		f.Scopes = slices.Clone(scopes)
+		mustCreate(t, s, f)
+		f.Scopes = append(f.Scopes, "changed-after-create")
+		if got := mustLookup(t, s, f.ID).Scopes; !slices.Equal(got, scopes) {
+			t.Errorf("Scopes = %q, want %q (in order, as a copy)", got, scopes)
+		}
 	}
 }
 
 func refreshTimesRoundTrip(t *testing.T, s tollgate.RefreshStore) {
-	rt := token("h1", "f1")
-	// Distinct values, so that a store mixing up columns fails.
-	rt.IssuedAt = base()
-	rt.ExpiresAt = base().Add(90 * time.Minute)
-	rt.FamilyExpiresAt = base().Add(49 * time.Hour)
-	mustCreate(t, s, rt)
-	got, err := s.Lookup(t.Context(), "h1")
-	if err != nil {
-		t.Fatalf("Lookup(h1) = %v, want nil", err)
-	}
-	for _, d := range diffToken(got, rt) {
-		t.Errorf("Lookup(h1) returned %s: times round-trip (compared with Equal)", d)
-	}
-	used := base().Add(17 * time.Minute).UTC()
-	got = mustConsume(t, s, "h1", used)
-	if !got.UsedAt.Equal(used) {
-		t.Errorf("Consume(h1, %v).UsedAt = %v: UsedAt is the now argument", used, got.UsedAt)
+	f := family("fam-a", "alice")
+	f.CreatedAt, f.IssuedAt = base.Add(-time.Hour), base.Add(-time.Minute)
+	f.ExpiresAt, f.FamilyExpiresAt = base.Add(2*time.Hour), base.Add(48*time.Hour)
+	mustCreate(t, s, f)
+	for _, d := range diffFamily(mustLookup(t, s, "fam-a"), f) {
+		t.Errorf("times: %s", d)
 	}
 }
 
 func refreshContextCanceled(t *testing.T, s tollgate.RefreshStore) {
-	mustCreate(t, s, token("h1", "f1"))
+	mustCreate(t, s, family("fam-a", "alice"))
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	calls := []struct {
-		name string
-		call func() error
-	}{
-		{"Create", func() error { return s.Create(ctx, token("h2", "f1")) }},
-		{"Lookup", func() error { _, err := s.Lookup(ctx, "h1"); return err }},
-		{"Consume", func() error { _, err := s.Consume(ctx, "h1", base(), nil); return err }},
-		{"RevokeFamily", func() error { return s.RevokeFamily(ctx, "f1") }},
+	if _, err := s.Lookup(ctx, "fam-a"); err == nil {
+		t.Skip("the store ignores its context")
 	}
-	honoured := 0
-	for _, c := range calls {
-		err := withoutHanging(t, c.name, c.call)
-		if err == nil {
-			continue
-		}
-		honoured++
-		if errors.Is(err, tollgate.ErrNotFound) || errors.Is(err, tollgate.ErrReused) {
-			t.Errorf("%s with a canceled context = %v: it must not look like ErrNotFound or ErrReused, or the library takes a server fault for a bad token", c.name, err)
-		}
+	if _, err := s.Rotate(ctx, "fam-a", "fam-a-h0", successor(family("fam-a", "alice"), "x", base), base, 0); err == nil || errors.Is(err, tollgate.ErrReused) {
+		t.Errorf("Rotate with a canceled context = %v, want the context's error", err)
 	}
-	if honoured == 0 {
-		t.Skip("the store ignores the context")
-	}
+	mustLookup(t, s, "fam-a")
 }
 
-// withoutHanging runs call and fails the test if it does not return
-// within a minute: a store must not block on a canceled context. The
-// bound is a hang detector, not a timing check.
-func withoutHanging(t *testing.T, name string, call func() error) error {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- call() }()
-	timer := time.NewTimer(time.Minute)
-	defer timer.Stop()
-	select {
-	case err := <-done:
-		return err
-	case <-timer.C:
-		t.Fatalf("%s with a canceled context did not return within a minute: a store must not hang on a canceled context", name)
-		return nil
-	}
-}
-
-func refreshConsumeStoresSuccessor(t *testing.T, s tollgate.RefreshStore) {
-	mustCreate(t, s, token("h1", "f1"))
-	next := token("h2", "f1")
-	next.IssuedAt = base().Add(time.Minute)
-	if _, err := s.Consume(t.Context(), "h1", base().Add(time.Minute), &next); err != nil {
-		t.Fatalf("Consume(h1, next h2) = %v, want nil", err)
-	}
-	got, err := s.Lookup(t.Context(), "h2")
-	if err != nil {
-		t.Fatalf("Lookup(h2) after Consume(h1, next h2) = %v, want the successor stored in the same step", err)
-	}
-	if d := diffToken(got, next); len(d) > 0 {
-		t.Errorf("successor stored by Consume differs from next: %s", d)
-	}
-	if err := s.RevokeFamily(t.Context(), "f1"); err != nil {
-		t.Fatalf("RevokeFamily(f1) = %v", err)
-	}
-	if _, err := s.Lookup(t.Context(), "h2"); !errors.Is(err, tollgate.ErrNotFound) {
-		t.Errorf("Lookup(h2) after RevokeFamily(f1) = %v, want ErrNotFound (the successor belongs to the family)", err)
-	}
-}
-
-func refreshReusedConsumeStoresNoSuccessor(t *testing.T, s tollgate.RefreshStore) {
-	mustCreate(t, s, token("h1", "f1"))
-	mustConsume(t, s, "h1", base())
-	next := token("h2", "f1")
-	if _, err := s.Consume(t.Context(), "h1", base().Add(time.Minute), &next); !errors.Is(err, tollgate.ErrReused) {
-		t.Fatalf("second Consume(h1, next h2) = %v, want ErrReused", err)
-	}
-	if _, err := s.Lookup(t.Context(), "h2"); !errors.Is(err, tollgate.ErrNotFound) {
-		t.Errorf("Lookup(h2) after a Consume that failed with ErrReused = %v, want ErrNotFound (a failed spend stores no successor)", err)
-	}
-}
-
-// refreshConcurrentRotation: of concurrent Consume calls for one hash, each
-// with its own successor, exactly one succeeds and exactly its successor is
-// stored.
-func refreshConcurrentRotation(t *testing.T, s tollgate.RefreshStore) {
+func refreshConcurrentRotationsOneWins(t *testing.T, s tollgate.RefreshStore) {
+	f := family("fam-a", "alice")
+	mustCreate(t, s, f)
 	const n = 16
-	mustCreate(t, s, token("h1", "f1"))
-	errs := make([]error, n)
 	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			next := token(fmt.Sprintf("next%d", i), "f1")
-			_, errs[i] = s.Consume(t.Context(), "h1", base().Add(time.Second), &next)
-		}()
-	}
-	wg.Wait()
-	won := -1
-	for i, err := range errs {
-		switch {
-		case err == nil && won >= 0:
-			t.Fatalf("Consume calls %d and %d both succeeded: spending is atomic", won, i)
-		case err == nil:
-			won = i
-		case !errors.Is(err, tollgate.ErrReused):
-			t.Errorf("concurrent Consume(h1, next) = %v, want nil or ErrReused", err)
-		}
-	}
-	if won < 0 {
-		t.Fatalf("none of %d concurrent Consume(h1, next) calls succeeded, want exactly 1", n)
-	}
-	for i := range n {
-		_, err := s.Lookup(t.Context(), fmt.Sprintf("next%d", i))
-		if i == won && err != nil {
-			t.Errorf("Lookup of the winner's successor = %v, want it stored", err)
-		}
-		if i != won && !errors.Is(err, tollgate.ErrNotFound) {
-			t.Errorf("Lookup of loser %d's successor = %v, want ErrNotFound (only the winning spend stores its successor)", i, err)
-		}
-	}
-}
-
-func refreshConcurrentConsumeSucceedsOnce(t *testing.T, s tollgate.RefreshStore) {
-	const n = 32
-	mustCreate(t, s, token("h1", "f1"))
-	errs := make([]error, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins, reuses := 0, 0
 	for i := range n {
 		wg.Go(func() {
-			<-start
-			_, errs[i] = s.Consume(t.Context(), "h1", base().Add(time.Duration(i)*time.Second), nil)
-		})
-	}
-	close(start)
-	wg.Wait()
-	ok, reused := 0, 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			ok++
-		case errors.Is(err, tollgate.ErrReused):
-			reused++
-		default:
-			t.Errorf("concurrent Consume(h1) = %v, want nil or ErrReused", err)
-		}
-	}
-	if ok != 1 || reused != n-1 {
-		t.Fatalf("%d of %d concurrent Consume(h1) calls succeeded and %d got ErrReused; want exactly 1 and %d (spending is atomic)", ok, n, reused, n-1)
-	}
-	got, err := s.Lookup(t.Context(), "h1")
-	if err != nil {
-		t.Fatalf("Lookup(h1) = %v, want nil", err)
-	}
-	if got.Reuses != n-1 {
-		t.Errorf("Lookup(h1).Reuses = %d after %d concurrent Consume calls, want %d (each reuse is counted atomically)", got.Reuses, n, n-1)
-	}
-}
-
-// refreshConcurrentCreateConsumeRevoke rotates several families at once
-// while some of them are revoked, as concurrent refresh and revocation
-// requests do. Under the race detector it shows the store's locking; its
-// end state shows that a revoked family stays dead whatever the order.
-func refreshConcurrentCreateConsumeRevoke(t *testing.T, s tollgate.RefreshStore) {
-	const families, chain = 8, 16
-	hash := func(f, i int) string { return fmt.Sprintf("h-%d-%d", f, i) }
-	fam := func(f int) string { return fmt.Sprintf("f%d", f) }
-	for f := range families {
-		mustCreate(t, s, token(hash(f, 0), fam(f)))
-	}
-	var wg sync.WaitGroup
-	errc := make(chan error, families*chain*4)
-	for f := range families {
-		// The rotation: spend each token and create its successor.
-		wg.Go(func() {
-			for i := 0; i+1 < chain; i++ {
-				now := base().Add(time.Duration(i) * time.Second)
-				if _, err := s.Consume(t.Context(), hash(f, i), now, nil); err != nil {
-					if !errors.Is(err, tollgate.ErrNotFound) {
-						errc <- fmt.Errorf("Consume(%s) = %v, want nil or ErrNotFound (revoked): a token is spent only once", hash(f, i), err)
-					}
-					return
-				}
-				next := token(hash(f, i+1), fam(f))
-				next.IssuedAt = now
-				err := s.Create(t.Context(), next)
-				if err != nil {
-					if !errors.Is(err, tollgate.ErrNotFound) {
-						errc <- fmt.Errorf("Create(%s) = %v, want nil or ErrNotFound (revoked)", hash(f, i+1), err)
-					}
-					return
-				}
-			}
-		})
-		// Readers and, for odd families, a revocation midway.
-		wg.Go(func() {
-			for i := range chain {
-				_, err := s.Lookup(t.Context(), hash(f, i))
-				if err != nil && !errors.Is(err, tollgate.ErrNotFound) {
-					errc <- fmt.Errorf("Lookup(%s) = %v, want nil or ErrNotFound", hash(f, i), err)
-				}
-				if f%2 == 1 && i == chain/2 {
-					if err := s.RevokeFamily(t.Context(), fam(f)); err != nil {
-						errc <- fmt.Errorf("RevokeFamily(%s) = %v, want nil", fam(f), err)
-					}
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errc)
-	for err := range errc {
-		t.Error(err)
-	}
-	for f := range families {
-		for i := range chain {
-			_, err := s.Lookup(t.Context(), hash(f, i))
+			now := base.Add(time.Second)
+			_, err := s.Rotate(t.Context(), "fam-a", f.Hash, successor(f, fmt.Sprintf("fam-a-c%d", i), now), now, 0)
+			mu.Lock()
+			defer mu.Unlock()
 			switch {
-			case f%2 == 1 && !errors.Is(err, tollgate.ErrNotFound):
-				t.Errorf("Lookup(%s) after its family was revoked = %v, want ErrNotFound (no Create, before or after the revocation, may revive a revoked family)", hash(f, i), err)
-			case f%2 == 0 && err != nil:
-				t.Errorf("Lookup(%s) of a live family = %v, want nil (concurrent work on other families must not disturb it)", hash(f, i), err)
+			case err == nil:
+				wins++
+			case errors.Is(err, tollgate.ErrReused), errors.Is(err, tollgate.ErrNotFound):
+				reuses++
+			default:
+				t.Errorf("concurrent Rotate = %v", err)
 			}
+		})
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Errorf("%d of %d concurrent rotations of one token succeeded, want exactly 1 (Rotate is atomic)", wins, n)
+	}
+	// The losers presented a spent token: the family is revoked, the
+	// winner's successor with it.
+	wantGone(t, s, "fam-a", "a lost race is reuse, which revokes the family")
+}
+
+func refreshConcurrentRotateRevoke(t *testing.T, s tollgate.RefreshStore) {
+	for i := range 50 {
+		id := fmt.Sprint("fam-", i)
+		f := family(id, "alice")
+		if _, err := s.Create(t.Context(), f, 1000); err != nil {
+			t.Fatal(err)
 		}
+		var wg sync.WaitGroup
+		wg.Go(func() { _, _ = s.Rotate(t.Context(), id, f.Hash, successor(f, id+"-h1", base), base, 0) })
+		wg.Go(func() { _, _ = s.Revoke(t.Context(), id) })
+		wg.Wait()
+		wantGone(t, s, id, "a revocation racing a rotation leaves nothing alive")
 	}
 }
 
-// refreshListFamily checks the optional [tollgate.FamilyLister].
-func refreshListFamily(t *testing.T, s tollgate.RefreshStore) {
-	fl, ok := s.(tollgate.FamilyLister)
-	if !ok {
-		t.Skip("the store does not implement tollgate.FamilyLister")
-	}
-	mustCreate(t, s, token("h1", "f1"))
-	mustCreate(t, s, token("h2", "f1"))
-	mustCreate(t, s, token("h3", "f2"))
-	now := base().Add(time.Minute)
-	mustConsume(t, s, "h1", now)
-	list, err := fl.ListFamily(t.Context(), "f1")
-	if err != nil {
-		t.Fatalf("ListFamily(f1) = %v, want nil", err)
-	}
-	var hashes []string
-	for _, rt := range list {
-		hashes = append(hashes, rt.Hash)
-		want := token(rt.Hash, "f1")
-		if rt.Hash == "h1" {
-			want.UsedAt = now
+// TestDenylist runs the conformance suite for [tollgate.Denylist] against
+// the denylists returned by newDenylist, which is called once per subtest
+// and must return an empty one with room for at least 100 entries.
+func TestDenylist(t *testing.T, newDenylist func(t *testing.T) tollgate.Denylist) {
+	t.Helper()
+	t.Run("DenyThenIsDenied", func(t *testing.T) {
+		d := newDenylist(t)
+		if err := d.Deny(t.Context(), "jti-a", base.Add(time.Hour), base); err != nil {
+			t.Fatal(err)
 		}
-		for _, d := range diffToken(rt, want) {
-			t.Errorf("ListFamily(f1) returned %s for %s: listed records are complete", d, rt.Hash)
+		for key, want := range map[string]bool{"jti-a": true, "jti-b": false, "JTI-A": false, "sid:jti-a": false} {
+			if got, err := d.IsDenied(t.Context(), key); err != nil || got != want {
+				t.Errorf("IsDenied(%q) = %v, %v; want %v", key, got, err, want)
+			}
 		}
-	}
-	slices.Sort(hashes)
-	if !slices.Equal(hashes, []string{"h1", "h2"}) {
-		t.Errorf("ListFamily(f1) listed %q, want [h1 h2] (every token of the family, spent ones included, and no other family's)", hashes)
-	}
-	if list, err := fl.ListFamily(t.Context(), "unknown"); err != nil || len(list) != 0 {
-		t.Errorf("ListFamily(unknown) = %d records, %v; want none, nil", len(list), err)
-	}
-	if err := s.RevokeFamily(t.Context(), "f1"); err != nil {
-		t.Fatalf("RevokeFamily(f1) = %v", err)
-	}
-	if list, err := fl.ListFamily(t.Context(), "f1"); err != nil || len(list) != 0 {
-		t.Errorf("ListFamily(f1) after revocation = %d records, %v; want none, nil", len(list), err)
-	}
+	})
+	t.Run("ExpiredEntriesMayGoLiveOnesStay", func(t *testing.T) {
+		d := newDenylist(t)
+		_ = d.Deny(t.Context(), "old", base.Add(time.Minute), base)
+		_ = d.Deny(t.Context(), "live", base.Add(time.Hour), base)
+		// A later Deny, at a time past old's until, may drop old; live stays.
+		if err := d.Deny(t.Context(), "new", base.Add(2*time.Hour), base.Add(30*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		for _, key := range []string{"live", "new"} {
+			if got, err := d.IsDenied(t.Context(), key); err != nil || !got {
+				t.Errorf("IsDenied(%q) = %v, %v; want true (not expired)", key, got, err)
+			}
+		}
+	})
+	t.Run("DenyTwiceKeepsTheLaterUntil", func(t *testing.T) {
+		d := newDenylist(t)
+		_ = d.Deny(t.Context(), "k", base.Add(2*time.Hour), base)
+		_ = d.Deny(t.Context(), "k", base.Add(time.Minute), base)
+		_ = d.Deny(t.Context(), "other", base.Add(3*time.Hour), base.Add(30*time.Minute))
+		if got, err := d.IsDenied(t.Context(), "k"); err != nil || !got {
+			t.Errorf("IsDenied(k) = %v, %v; want true (denying twice keeps the later until)", got, err)
+		}
+	})
+	t.Run("Concurrent", func(t *testing.T) {
+		d := newDenylist(t)
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Go(func() {
+				for j := range 10 {
+					key := fmt.Sprint("k-", i, "-", j)
+					if err := d.Deny(t.Context(), key, base.Add(time.Hour), base); err != nil {
+						t.Error(err)
+						return
+					}
+					if got, err := d.IsDenied(t.Context(), key); err != nil || !got {
+						t.Errorf("IsDenied(%q) right after Deny = %v, %v", key, got, err)
+					}
+				}
+			})
+		}
+		wg.Wait()
+	})
 }
 
 // TestUserStore runs the conformance suite for [tollgate.UserStore]

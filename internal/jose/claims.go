@@ -39,6 +39,7 @@ type Claims struct {
 	Jti      string
 	ClientID string // "client_id"
 	Scope    string
+	Sid      string // "sid": the session (refresh-token family) of the token
 	Username string // "preferred_username"
 }
 
@@ -66,6 +67,7 @@ const (
 	seenJti
 	seenClientID
 	seenScope
+	seenSid
 	seenUsername
 )
 
@@ -110,6 +112,9 @@ func DecodeClaims(payload string, c *Claims) error {
 		case "scope":
 			bit = seenScope
 			c.Scope, err = d.strValue()
+		case "sid":
+			bit = seenSid
+			c.Sid, err = d.strValue()
 		case "preferred_username":
 			bit = seenUsername
 			c.Username, err = d.strValue()

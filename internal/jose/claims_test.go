@@ -19,7 +19,7 @@ import (
 // decodedClaims is what DecodeClaims read, with dates in Unix nanoseconds
 // (-1 when absent).
 type decodedClaims struct {
-	Iss, Sub, Jti, ClientID, Scope, Username string
+	Iss, Sub, Jti, ClientID, Scope, Sid, Username string
 	Aud                                      []string
 	Exp, Nbf, Iat                            int64
 }
@@ -33,7 +33,7 @@ func decode(payload string) (decodedClaims, error) {
 		}
 		return d.Time.UnixNano()
 	}
-	return decodedClaims{c.Iss, c.Sub, c.Jti, c.ClientID, c.Scope, c.Username, c.Aud, ns(c.Exp), ns(c.Nbf), ns(c.Iat)}, err
+	return decodedClaims{c.Iss, c.Sub, c.Jti, c.ClientID, c.Scope, c.Sid, c.Username, c.Aud, ns(c.Exp), ns(c.Nbf), ns(c.Iat)}, err
 }
 
 // stdClaims is the issued claims as encoding/json writes them: the oracle
@@ -47,6 +47,7 @@ type stdClaims struct {
 	Jti      string   `json:"jti"`
 	ClientID string   `json:"client_id"`
 	Scope    string   `json:"scope"`
+	Sid      string   `json:"sid,omitempty"`
 	Username string   `json:"preferred_username,omitempty"`
 }
 
@@ -216,6 +217,8 @@ func oracleClaims(ms []member) (decodedClaims, string) {
 			why = str(m.raw, &c.ClientID)
 		case "scope":
 			why = str(m.raw, &c.Scope)
+		case "sid":
+			why = str(m.raw, &c.Sid)
 		case "preferred_username":
 			why = str(m.raw, &c.Username)
 		case "aud":
@@ -280,9 +283,9 @@ func FuzzAccessClaimsJSON(f *testing.F) {
 			aud = append(aud, aud2)
 		}
 		c := Claims{Iss: iss, Sub: sub, Aud: aud, Exp: NumericDate{Time: time.Unix(exp, 0)}, Iat: NumericDate{Time: time.Unix(iat, 0)},
-			Jti: jti, ClientID: clientID, Scope: scope, Username: username}
+			Jti: jti, ClientID: clientID, Scope: scope, Sid: username, Username: username}
 		mine := string(AppendClaims(nil, &c, nil))
-		std, err := json.Marshal(stdClaims{iss, sub, aud, exp, iat, jti, clientID, scope, username})
+		std, err := json.Marshal(stdClaims{iss, sub, aud, exp, iat, jti, clientID, scope, username, username})
 		if err != nil {
 			t.Fatal(err)
 		}

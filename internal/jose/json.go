@@ -8,7 +8,8 @@ import (
 // AppendClaims appends the JSON object of c, byte for byte what
 // encoding/json writes for the issued claims in this order (iss, sub,
 // aud, exp, iat, jti, client_id, scope, then preferred_username when not
-// empty), without reflection. "nbf" is never written. extra, if not
+// empty), without reflection; "sid" comes after "scope" when not empty.
+// "nbf" is never written. extra, if not
 // empty, holds further members ("name":value pairs separated by commas,
 // already valid JSON), written last.
 func AppendClaims(b []byte, c *Claims, extra []byte) []byte {
@@ -43,6 +44,10 @@ func AppendClaims(b []byte, c *Claims, extra []byte) []byte {
 	b = AppendString(b, c.ClientID)
 	b = append(b, `,"scope":`...)
 	b = AppendString(b, c.Scope)
+	if c.Sid != "" {
+		b = append(b, `,"sid":`...)
+		b = AppendString(b, c.Sid)
+	}
 	if c.Username != "" {
 		b = append(b, `,"preferred_username":`...)
 		b = AppendString(b, c.Username)
