@@ -186,7 +186,7 @@ func (a *Authenticator) newRefresh(parent *RefreshFamily, h refreshHandle, g gra
 	var f RefreshFamily
 	if parent == nil {
 		f = RefreshFamily{
-			ID: familyID(h),
+			ID:      familyID(h),
 			Subject: g.subject, Username: g.username, ClientID: g.clientID,
 			Scopes: scopes, CreatedAt: now, FamilyExpiresAt: now.Add(a.cfg.RefreshFamilyTTL),
 		}

@@ -20,8 +20,8 @@ import (
 // (-1 when absent).
 type decodedClaims struct {
 	Iss, Sub, Jti, ClientID, Scope, Sid, Username string
-	Aud                                      []string
-	Exp, Nbf, Iat                            int64
+	Aud                                           []string
+	Exp, Nbf, Iat                                 int64
 }
 
 func decode(payload string) (decodedClaims, error) {
