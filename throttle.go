@@ -36,11 +36,15 @@ import (
 // run.
 //
 // The per-username limit protects one account against guessing from many
-// addresses; its price is that anyone can keep a known username throttled
-// (OWASP Authentication Cheat Sheet, "Account Lockout"): the lockout is
-// short, answered with Retry-After, and the user's existing tokens and
-// refresh tokens keep working. Unknown usernames are throttled exactly like
-// known ones, so the throttle says nothing about which accounts exist.
+// addresses. So that it is not a free denial of service against the user
+// (OWASP Authentication Cheat Sheet, "Account Lockout"), a locked username
+// stays open to the addresses it logged in from in the last 30 days, each
+// with its own FailuresPerUsername; what an attacker who knows a username
+// can still do is keep it locked for addresses it never logged in from
+// (a new device, a new network), for the Window at a time, answered with
+// Retry-After, while the user's tokens and refresh tokens keep working.
+// Unknown usernames are throttled exactly like known ones, so the throttle
+// says nothing about which accounts exist.
 //
 // The hash bound: at most ConcurrentHashes password hashes (bcrypt,
 // Argon2id) run at once, so a login flood queues for CPU instead of piling
@@ -225,6 +229,7 @@ type loginTicket struct {
 	user    uint64
 	ip      netip.Addr
 	counted bool
+	known   bool // the username is locked, and this is an address it logged in from
 	prio    int
 }
 
@@ -276,6 +281,62 @@ type throttle struct {
 	mu           sync.Mutex
 	users, okUsr windows[uint64]
 	ips, okIPs   windows[netip.Addr]
+
+	// known remembers the addresses each username logged in from (for
+	// knownFor), and pairs counts the failures of a username from one of
+	// them: a locked username stays open to its own known addresses, at
+	// their own limit, so an attacker who knows a username cannot lock
+	// its user out of the places the user logs in from.
+	known knownPairs
+	pairs windows[userIP]
+}
+
+// userIP is a username (its keyed hash) at a client address.
+type userIP struct {
+	user uint64
+	ip   netip.Addr
+}
+
+// knownFor is how long a successful login makes its address known for
+// its username.
+const knownFor = 30 * 24 * time.Hour
+
+// knownPairs is a bounded set of userIP, oldest success first.
+type knownPairs struct {
+	max   int
+	byKey map[userIP]*list.Element
+	order list.List // of *knownPair, by last success
+}
+
+type knownPair struct {
+	key userIP
+	at  time.Time
+}
+
+// has reports whether k logged in successfully within knownFor of now.
+func (kp *knownPairs) has(k userIP, now time.Time) bool {
+	e, ok := kp.byKey[k]
+	return ok && now.Before(e.Value.(*knownPair).at.Add(knownFor))
+}
+
+// add records a successful login of k at now; past max pairs, the pair
+// whose last success is oldest is forgotten (which only takes an address
+// out of the locked username's exception).
+func (kp *knownPairs) add(k userIP, now time.Time) {
+	if e, ok := kp.byKey[k]; ok {
+		e.Value.(*knownPair).at = now
+		kp.order.MoveToBack(e)
+		return
+	}
+	if kp.byKey == nil {
+		kp.byKey = make(map[userIP]*list.Element)
+	}
+	for kp.order.Len() >= kp.max {
+		old := kp.order.Front()
+		delete(kp.byKey, old.Value.(*knownPair).key)
+		kp.order.Remove(old)
+	}
+	kp.byKey[k] = kp.order.PushBack(&knownPair{key: k, at: now})
 }
 
 // newThrottle makes the throttle of l, whose defaults are applied.
@@ -288,6 +349,8 @@ func newThrottle(c LoginLimits) *throttle {
 		ips:    newWindows[netip.Addr](c.FailuresPerIP, c.MaxEntries),
 		okUsr:  newWindows[uint64](c.SuccessesPerUsername, c.MaxEntries),
 		okIPs:  newWindows[netip.Addr](c.SuccessesPerIP, c.MaxEntries),
+		known:  knownPairs{max: c.MaxEntries},
+		pairs:  newWindows[userIP](c.FailuresPerUsername, c.MaxEntries),
 	}
 }
 
@@ -298,11 +361,24 @@ func newThrottle(c LoginLimits) *throttle {
 func (t *throttle) begin(tk *loginTicket, now time.Time) (time.Duration, audit.Reason) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, w := range []*windows[uint64]{&t.users, &t.okUsr} {
-		w.expire(now, t.window)
-		if d, over := w.over(tk.user, now, t.window); over {
+	t.okUsr.expire(now, t.window)
+	if d, over := t.okUsr.over(tk.user, now, t.window); over {
+		return d, audit.ThrottledUsername
+	}
+	t.users.expire(now, t.window)
+	if d, over := t.users.over(tk.user, now, t.window); over {
+		// A locked username is still open to an address it logged in
+		// from before (OWASP Authentication Cheat Sheet, account
+		// lockout), at that address's own limit.
+		pair := userIP{tk.user, tk.ip}
+		if !tk.ip.IsValid() || !t.known.has(pair, now) {
 			return d, audit.ThrottledUsername
 		}
+		t.pairs.expire(now, t.window)
+		if d, over := t.pairs.over(pair, now, t.window); over {
+			return d, audit.ThrottledUsername
+		}
+		tk.known = true
 	}
 	if tk.ip.IsValid() {
 		for _, w := range []*windows[netip.Addr]{&t.ips, &t.okIPs} {
@@ -314,13 +390,22 @@ func (t *throttle) begin(tk *loginTicket, now time.Time) (time.Duration, audit.R
 		tk.prio = t.ips.count(tk.ip, now, t.window) + t.okIPs.count(tk.ip, now, t.window)
 	}
 	// Both tables must take the attempt, or neither counts it: a table
-	// full of lockouts refuses new keys rather than forget one.
-	if d, ok := t.users.add(tk.user, now, t.window); !ok {
+	// full of lockouts refuses new keys rather than forget one. An attempt
+	// through a known address counts in the pairs table instead of the
+	// (locked) username's.
+	users := func() (time.Duration, bool) { return t.users.add(tk.user, now, t.window) }
+	undo := func() { t.users.sub(tk.user) }
+	if tk.known {
+		pair := userIP{tk.user, tk.ip}
+		users = func() (time.Duration, bool) { return t.pairs.add(pair, now, t.window) }
+		undo = func() { t.pairs.sub(pair) }
+	}
+	if d, ok := users(); !ok {
 		return d, audit.ThrottledUsername
 	}
 	if tk.ip.IsValid() {
 		if d, ok := t.ips.add(tk.ip, now, t.window); !ok {
-			t.users.sub(tk.user)
+			undo()
 			return d, audit.ThrottledIP
 		}
 	}
@@ -328,23 +413,37 @@ func (t *throttle) begin(tk *loginTicket, now time.Time) (time.Duration, audit.R
 }
 
 // succeeded settles a successful attempt: the username's failures are
-// forgotten, the IP's failure taken back, and the success counted (a
-// success table full of lockouts does not count it).
+// forgotten (unless it came through a known address of a locked username),
+// the IP's failure taken back, the address remembered as known for the
+// username, and the success counted (a success table full of lockouts does
+// not count it).
 func (t *throttle) succeeded(tk loginTicket, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.users.remove(tk.user)
+	if !tk.known {
+		// A success through a known address of a locked username does not
+		// lift the lockout for other addresses: the guesses came from
+		// elsewhere.
+		t.users.remove(tk.user)
+	}
 	t.okUsr.add(tk.user, now, t.window)
 	if tk.ip.IsValid() {
 		t.ips.sub(tk.ip)
 		t.okIPs.add(tk.ip, now, t.window)
+		pair := userIP{tk.user, tk.ip}
+		t.pairs.remove(pair)
+		t.known.add(pair, now)
 	}
 }
 
 func (t *throttle) refund(tk loginTicket) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.users.sub(tk.user)
+	if tk.known {
+		t.pairs.sub(userIP{tk.user, tk.ip})
+	} else {
+		t.users.sub(tk.user)
+	}
 	if tk.ip.IsValid() {
 		t.ips.sub(tk.ip)
 	}

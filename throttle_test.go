@@ -131,6 +131,12 @@ func TestLoginThrottle(t *testing.T) {
 		for range 3 {
 			wantStatus(t, "typo after success", f.loginFrom(ipA, "alice", "wonderlnad"), 400)
 		}
+		// Locked: for an address alice never logged in from at once; for
+		// ipA, where she did, after ipA's own budget of failures.
+		wantThrottled(t, f.loginFrom("203.0.113.99:1", "alice", "wonderland"), (15 * time.Minute))
+		for range 3 {
+			wantStatus(t, "typo from the known address", f.loginFrom(ipA, "alice", "wonderlnad"), 400)
+		}
 		wantThrottled(t, f.loginFrom(ipA, "alice", "wonderland"), (15 * time.Minute))
 	})
 
@@ -480,4 +486,24 @@ func TestShedLoginCounts(t *testing.T) {
 	if c := <-first; c != 200 {
 		t.Errorf("first login: %d", c)
 	}
+}
+
+// TestLockoutNotFreeDoS: the per-username lockout is not a free denial of
+// service (OWASP Authentication Cheat Sheet, "Account Lockout"). An
+// attacker who knows alice's username locks it from many addresses; alice
+// still logs in from the address she logged in from before, while a new
+// address stays locked for the window (the documented residual).
+func TestLockoutNotFreeDoS(t *testing.T) {
+	const home = "198.51.100.7:1"
+	f := newFixture(t, "", nil)
+	wantStatus(t, "alice at home", f.loginFrom(home, "alice", "wonderland"), 200)
+	for i := range 10 {
+		wantStatus(t, "attacker", f.loginFrom(fmt.Sprintf("203.0.113.%d:1", i), "alice", "guess"), 400)
+	}
+	wantThrottled(t, f.loginFrom("203.0.113.50:1", "alice", "guess"), 15*time.Minute)
+	wantThrottled(t, f.loginFrom("192.0.2.200:1", "alice", "wonderland"), 15*time.Minute) // a new address
+	wantStatus(t, "alice at home, during the lockout", f.loginFrom(home, "alice", "wonderland"), 200)
+	// The attacker cannot use alice's known address from elsewhere, and
+	// at that address gets the address's own budget only.
+	wantThrottled(t, f.loginFrom("203.0.113.51:1", "alice", "guess"), 15*time.Minute)
 }
