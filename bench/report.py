@@ -265,6 +265,9 @@ def main():
     row("3. refresh grant through TokenHandler ÷ mint (≤ 3×)",
         [ratio(rns.get(f"BenchmarkRefreshGrant/{alg}"), rns.get(f"BenchmarkIssueAccessToken/{alg}/mint")) for alg in ALGS], f2,
         lambda alg, v: v <= 3)
+    row("3. refresh grant ÷ a bare form-parsing handler writing the same JSON (≤ 2× on HS256)",
+        [ratio(rns.get(f"BenchmarkRefreshGrant/{alg}"), rns.get("BenchmarkRefreshGrant/form-floor")) for alg in ALGS], f2,
+        lambda alg, v: alg != "HS256" or v <= 2)
     w("")
     w("✗ marks a cell that misses its goal. Ratios of times are ratios of medians measured in the same run.\n")
 
