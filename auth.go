@@ -490,4 +490,4 @@ func FromContext(ctx context.Context) (*Principal, bool) {
 }
 
 // defaultConcurrentHashes is the default bound on concurrent hashes.
-func defaultConcurrentHashes() int { return 2 * runtime.GOMAXPROCS(0) }
+func defaultConcurrentHashes() int { return runtime.GOMAXPROCS(0) }

@@ -278,7 +278,7 @@ const bcryptBenchCost = 10
 // (b.RunParallel, GOMAXPROCS goroutines), at cost 10. The logins succeed,
 // so the login throttle (on, by default) never refuses one. hash-slot is
 // the bound on concurrent hashes (Config.Logins.ConcurrentHashes, a semaphore
-// of 2×GOMAXPROCS slots) taken and given back with no contention beyond
+// of GOMAXPROCS slots) taken and given back with no contention beyond
 // the benchmark's own goroutines: what the bound adds to a login when the
 // server is not overloaded.
 func BenchmarkPasswords(b *testing.B) {

@@ -65,7 +65,7 @@ func TestFloodTokenEndpoint(t *testing.T) {
 		// Behind a proxy: the test client is one address, the botnet many.
 		c.Logins = tollgate.LoginLimits{TrustedProxyHeader: "X-Forwarded-For"}
 	})
-	slots := int64(2 * runtime.GOMAXPROCS(0)) // the default Logins.ConcurrentHashes
+	slots := int64(runtime.GOMAXPROCS(0)) // the default Logins.ConcurrentHashes
 	srv := httptest.NewServer(f.handler)
 	defer srv.Close()
 	tr := &http.Transport{MaxIdleConnsPerHost: 1}

@@ -105,7 +105,8 @@ type LoginLimits struct {
 	TrustedProxyHeader string
 
 	// ConcurrentHashes bounds the password hashes that run at once.
-	// Default 2×GOMAXPROCS.
+	// Default GOMAXPROCS: hashes are CPU-bound, so more slots than cores
+	// add no throughput and only lengthen each login.
 	ConcurrentHashes int
 
 	// HashQueueWait is how long a login waits for a hashing slot when all

@@ -51,7 +51,7 @@ const (
 //
 // Unlike bcrypt it has no 72-byte limit on passwords. Each hash holds
 // Memory KiB while it runs: tollgate's Config.Logins.ConcurrentHashes
-// bounds the total (19 MiB × 2×GOMAXPROCS by default). The zero value uses the OWASP
+// bounds the total (19 MiB × GOMAXPROCS by default). The zero value uses the OWASP
 // parameters. It is safe for concurrent use.
 type Hasher struct {
 	// Memory is the memory cost m in KiB. Default DefaultMemory.

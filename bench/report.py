@@ -363,7 +363,7 @@ def main():
           "into an interface: one allocation per token).")
     w("- **Goal 4.** The login throttle is off for this benchmark (one user logging in without end meets the "
       "bound on successful logins). The benchmark's user hash and tollgate's `Bcrypt` hasher are cost 10; "
-      "`Config.Logins.ConcurrentHashes` is the default, 2×GOMAXPROCS, so the parallel logins never wait for a slot.")
+      "`Config.Logins.ConcurrentHashes` is the default, GOMAXPROCS, so the parallel logins never wait for a slot.")
     w("- **Goal 5.** The key ring resolves a key by the token's header segment (a map), so the number of keys "
       "does not enter. The RefreshStore figure is one rotation on `memstore.RefreshStore` directly (no HTTP), "
       "each iteration spending a different family's token in a random order over the whole store; the bytes per "
