@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/tollgate-go/tollgate/audit"
 	"github.com/tollgate-go/tollgate/internal/jose"
@@ -160,7 +161,7 @@ func (a *Authenticator) loadUser(ctx context.Context, p *Principal) error {
 	u, err := a.cfg.Users.LookupUser(ctx, p.Username)
 	switch {
 	case errors.Is(err, ErrNotFound) || err == nil && (u == nil || u.Disabled || u.subject() != p.Subject ||
-		!u.ValidAfter.IsZero() && p.IssuedAt.Before(u.ValidAfter)):
+		!u.ValidAfter.IsZero() && p.IssuedAt.Before(u.ValidAfter.Truncate(time.Second))):
 		cause := error(errInactive)
 		if err != nil {
 			cause = fmt.Errorf("%w: %w", errInactive, err)

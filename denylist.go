@@ -2,6 +2,8 @@ package tollgate
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -84,7 +86,14 @@ func (a *Authenticator) revokeAccess(ctx context.Context, r *http.Request, token
 		return nil
 	}
 	if p.sid != "" && a.cfg.Refresh != nil {
-		return a.revokeFamily(ctx, r, p.sid, audit.RevocationRequest)
+		err := a.revokeFamily(ctx, r, p.sid, audit.RevocationRequest)
+		if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		// The family is gone (revoked, or dropped by the store): deny its
+		// access tokens all the same, until this one expires.
+		return a.familyRevoked(ctx, r, RefreshFamily{ID: p.sid, Subject: p.Subject, Username: p.Username, ClientID: p.ClientID,
+			KeepUntil: p.ExpiresAt.Add(a.cfg.Leeway)}, audit.RevocationRequest)
 	}
 	if err := a.cfg.Denylist.Deny(ctx, p.TokenID, p.ExpiresAt.Add(a.cfg.Leeway), a.now()); err != nil {
 		return err
@@ -94,22 +103,21 @@ func (a *Authenticator) revokeAccess(ctx context.Context, r *http.Request, token
 }
 
 // familyRevoked denies, with a denylist, the access tokens of a revoked
-// family: one entry, until the last of them has expired. A failure is
-// logged: the family is revoked; its access tokens lapse within AccessTTL.
-func (a *Authenticator) familyRevoked(ctx context.Context, r *http.Request, f RefreshFamily, why audit.Reason) {
+// family: one entry, until the last of them has expired (KeepUntil). A
+// denylist that cannot take it is an error for the caller to answer
+// (500): the family is revoked, but its access tokens would otherwise stay
+// valid without anyone knowing.
+func (a *Authenticator) familyRevoked(ctx context.Context, r *http.Request, f RefreshFamily, why audit.Reason) error {
 	if a.cfg.Denylist == nil || f.ID == "" {
-		return
+		return nil
 	}
-	// The family's last access token was issued with its current refresh
-	// token: the entry is needed until that one has expired.
 	now := a.now()
-	until := f.IssuedAt.Add(a.cfg.AccessTTL + a.cfg.Leeway)
-	if !now.Before(until) {
-		return
+	if !now.Before(f.KeepUntil) {
+		return nil // every access token of the family has expired
 	}
-	if err := a.cfg.Denylist.Deny(ctx, sidKey(f.ID), until, now); err != nil {
-		a.cfg.Logger.ErrorContext(ctx, "tollgate: denying the access tokens of a revoked family", "family", f.ID, "err", err)
-		return
+	if err := a.cfg.Denylist.Deny(ctx, sidKey(f.ID), f.KeepUntil, now); err != nil {
+		return fmt.Errorf("tollgate: denying the access tokens of revoked family %s: %w", f.ID, err)
 	}
 	a.emit(ctx, r, audit.Event{Type: audit.AccessTokenRevoked, Reason: why, Subject: f.Subject, Username: f.Username, ClientID: f.ClientID, Family: f.ID})
+	return nil
 }

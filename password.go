@@ -34,7 +34,9 @@ type User struct {
 	// ValidAfter, if set, ends every session that began before it: a
 	// refresh of an older login is refused, and so is, with
 	// Config.LoadUser, an access token issued before it. Set it to the
-	// time of a password change or a removal of rights.
+	// time of a password change or a removal of rights. Token times are
+	// whole seconds: a login in the same second as ValidAfter counts as
+	// after it.
 	ValidAfter time.Time
 	// Profile holds the user's profile fields (full name, email...) as the
 	// store keeps them. tollgate never reads it; Config.Claims gets the

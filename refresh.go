@@ -74,6 +74,12 @@ type RefreshFamily struct {
 	PrevReuses int
 	// Rotations counts the rotations so far. Set by the store.
 	Rotations int
+	// KeepUntil is when the family's last access token expires (its
+	// issue plus Config.AccessTTL and Leeway): the store keeps the family
+	// at least until then, even past its refresh token's expiry, so that
+	// revoking it can still deny that access token; a rotation never
+	// moves it back (the store keeps the later of the two).
+	KeepUntil time.Time
 }
 
 // RefreshStore keeps refresh-token families for rotation and reuse
@@ -82,7 +88,7 @@ type RefreshFamily struct {
 // storetest checks them. Stores never read the clock: times come in as
 // arguments and in the records, and tollgate checks the times itself. A
 // store may drop a family once its current token or its absolute lifetime
-// has expired.
+// has expired and KeepUntil has passed.
 type RefreshStore interface {
 	// Create stores a new family (a login). If the subject then has more
 	// than keep families, the oldest of them (by CreatedAt) are revoked
@@ -194,6 +200,7 @@ func (a *Authenticator) newRefresh(parent *RefreshFamily, h refreshHandle, g gra
 		f = *parent
 	}
 	f.Hash, f.IssuedAt = hash, now
+	f.KeepUntil = now.Add(a.cfg.AccessTTL + a.cfg.Leeway)
 	f.ExpiresAt = now.Add(a.cfg.RefreshTTL)
 	if f.ExpiresAt.After(f.FamilyExpiresAt) {
 		f.ExpiresAt = f.FamilyExpiresAt
@@ -278,10 +285,14 @@ func (a *Authenticator) refreshGrant(r *http.Request, form url.Values, clientID 
 		now.Sub(f.PrevUsedAt) <= a.cfg.RefreshGracePeriod
 	if current || graceful {
 		if err := check(); err != nil {
-			if current {
+			// A reuse that cannot be honoured because of the token itself
+			// (another client, a user who can no longer log in) is revoked
+			// below; any other failure (a store fault, a scope too wide) is
+			// answered as it is, and changes nothing.
+			if current || !errors.Is(err, ErrInvalidGrant) {
 				return nil, err
 			}
-			graceful = false // a reuse that cannot be honoured: revoke below
+			graceful = false
 		}
 	}
 	if current || graceful {
@@ -302,8 +313,10 @@ func (a *Authenticator) refreshGrant(r *http.Request, form url.Values, clientID 
 	case errors.Is(err, ErrReused):
 		// Reuse (RFC 9700 §4.14.2), or a lost race with another request
 		// presenting the same token: the store revoked the family.
-		a.familyRevoked(ctx, r, after, audit.RefreshReuse)
 		a.emit(ctx, r, audit.Event{Type: audit.RefreshReused, Subject: after.Subject, Username: after.Username, ClientID: after.ClientID, Family: after.ID})
+		if err := a.familyRevoked(ctx, r, after, audit.RefreshReuse); err != nil {
+			return nil, err
+		}
 		return nil, kindInvalidGrant.new(descRefreshInvalid, ErrReused)
 	case errors.Is(err, ErrNotFound):
 		return nil, invalid // revoked meanwhile
@@ -380,28 +393,27 @@ func (a *Authenticator) revokeRefresh(ctx context.Context, r *http.Request, id, 
 		// for an unknown token.
 		return nil
 	}
-	return a.revokeFamily(ctx, r, id, audit.RevocationRequest)
+	if err := a.revokeFamily(ctx, r, id, audit.RevocationRequest); !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	return nil // revoked meanwhile
 }
 
 // revokeFamily revokes the family id in the store and reports it.
 func (a *Authenticator) revokeFamily(ctx context.Context, r *http.Request, id string, why audit.Reason) error {
 	f, err := a.cfg.Refresh.Revoke(ctx, id)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return nil
-	case err != nil:
-		return err
+	if err != nil {
+		return err // ErrNotFound included: the caller decides
 	}
-	a.familyRevoked(ctx, r, f, why)
 	a.emit(ctx, r, audit.Event{Type: audit.TokenRevoked, Reason: why, Subject: f.Subject, Username: f.Username, ClientID: f.ClientID, Family: f.ID})
-	return nil
+	return a.familyRevoked(ctx, r, f, why)
 }
 
 // RevokeUser ends every session of the user with the given subject (the
 // "sub" claim, User.ID or Username), as "log out everywhere" or a
 // password change wants: every refresh-token family of the user is
 // revoked in one store call, and, with Config.Denylist, so are the access
-// tokens issued with them. Access tokens issued by Issue without a refresh
+// tokens issued with them (an error if the denylist cannot take them). Access tokens issued by Issue without a refresh
 // store, and access tokens without a denylist, stay valid until they
 // expire (Config.AccessTTL). A user whose User.ValidAfter is set to now is
 // also refused at every later refresh of an older session.
@@ -413,9 +425,10 @@ func (a *Authenticator) RevokeUser(ctx context.Context, subject string) error {
 	if err != nil {
 		return err
 	}
+	var errs []error
 	for _, f := range fams {
-		a.familyRevoked(ctx, nil, f, audit.RevocationRequest)
 		a.emit(ctx, nil, audit.Event{Type: audit.TokenRevoked, Reason: audit.RevocationRequest, Subject: f.Subject, Username: f.Username, ClientID: f.ClientID, Family: f.ID})
+		errs = append(errs, a.familyRevoked(ctx, nil, f, audit.RevocationRequest))
 	}
-	return nil
+	return errors.Join(errs...)
 }

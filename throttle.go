@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"math"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -227,11 +228,12 @@ func (a *Authenticator) hashPassword(ctx context.Context, prio int, password str
 // window before it, the login's place among the waiters for a hashing
 // slot (hashGate).
 type loginTicket struct {
-	user    uint64
-	ip      netip.Addr
-	counted bool
-	known   bool // the username is locked, and this is an address it logged in from
-	prio    int
+	user     uint64
+	ip       netip.Addr
+	counted  bool
+	known    bool // the username is locked, and this is an address it logged in from
+	sketched bool // counted in the overflow sketch, the table being full of lockouts
+	prio     int
 }
 
 // startLogin counts a login attempt against the throttle, before the user
@@ -253,10 +255,10 @@ func (a *Authenticator) startLogin(r *http.Request, username, clientID string) (
 
 // endLogin settles an attempt: a success clears the username's failures
 // and counts against the success limits instead of the IP's failures; a
-// login shed for want of a hashing slot stays counted as a failure, as a
-// login that runs no hash must cost the attacker what one that does
-// costs; any other server fault is not the client's and is refunded; a
-// failure stays counted.
+// login shed for want of a hashing slot stays counted against its
+// address, as a login that runs no hash must cost the attacker what one
+// that does costs; any other server fault is not the client's and is
+// refunded; a failure stays counted.
 func (a *Authenticator) endLogin(tk loginTicket, ok bool, err error, now time.Time) {
 	if !tk.counted {
 		return
@@ -265,6 +267,10 @@ func (a *Authenticator) endLogin(tk loginTicket, ok bool, err error, now time.Ti
 	case ok:
 		a.throttle.succeeded(tk, now)
 	case errors.Is(err, errHashBusy):
+		// Shed: its address pays, as for a checked guess; the username
+		// does not, as no guess was checked (a user retrying during a
+		// flood must not lock herself out).
+		a.throttle.refundUser(tk)
 	case err != nil:
 		a.throttle.refund(tk)
 	}
@@ -290,6 +296,25 @@ type throttle struct {
 	// its user out of the places the user logs in from.
 	known knownPairs
 	pairs windows[userIP]
+
+	// overflow counts the failures of usernames the users table has no
+	// room for (it is full of lockouts).
+	overflow sketch
+
+	// nets counts every attempt per network (IPv4 /24, IPv6 /48), the
+	// priority of its logins at the hash gate; never a limit.
+	nets windows[netip.Addr]
+}
+
+// prefixOf returns the network of ip whose attempts set the priority:
+// IPv4 /24, IPv6 /48 (a site).
+func prefixOf(ip netip.Addr) netip.Addr {
+	bits := 24
+	if ip.Is6() {
+		bits = 48
+	}
+	p, _ := ip.Prefix(bits)
+	return p.Addr()
 }
 
 // userIP is a username (its keyed hash) at a client address.
@@ -302,11 +327,18 @@ type userIP struct {
 // its username.
 const knownFor = 30 * 24 * time.Hour
 
-// knownPairs is a bounded set of userIP, oldest success first.
+// maxKnownPerUser bounds the known addresses of one username, so that no
+// one can flush another user's with successful logins of their own
+// accounts from many addresses: each username's own are evicted first.
+const maxKnownPerUser = 8
+
+// knownPairs is a bounded set of userIP, oldest success first, with at
+// most perUser addresses per username.
 type knownPairs struct {
-	max   int
-	byKey map[userIP]*list.Element
-	order list.List // of *knownPair, by last success
+	max, perUser int
+	byKey        map[userIP]*list.Element
+	order        list.List // of *knownPair, by last success
+	byUser       map[uint64][]*list.Element
 }
 
 type knownPair struct {
@@ -331,13 +363,42 @@ func (kp *knownPairs) add(k userIP, now time.Time) {
 	}
 	if kp.byKey == nil {
 		kp.byKey = make(map[userIP]*list.Element)
+		kp.byUser = make(map[uint64][]*list.Element)
+	}
+	if own := kp.byUser[k.user]; len(own) >= kp.perUser {
+		// The username's own oldest known address goes.
+		oldest := own[0]
+		for _, e := range own[1:] {
+			if e.Value.(*knownPair).at.Before(oldest.Value.(*knownPair).at) {
+				oldest = e
+			}
+		}
+		kp.drop(oldest)
 	}
 	for kp.order.Len() >= kp.max {
-		old := kp.order.Front()
-		delete(kp.byKey, old.Value.(*knownPair).key)
-		kp.order.Remove(old)
+		kp.drop(kp.order.Front())
 	}
-	kp.byKey[k] = kp.order.PushBack(&knownPair{key: k, at: now})
+	e := kp.order.PushBack(&knownPair{key: k, at: now})
+	kp.byKey[k] = e
+	kp.byUser[k.user] = append(kp.byUser[k.user], e)
+}
+
+func (kp *knownPairs) drop(e *list.Element) {
+	k := e.Value.(*knownPair).key
+	delete(kp.byKey, k)
+	kp.order.Remove(e)
+	own := kp.byUser[k.user]
+	for i, o := range own {
+		if o == e {
+			own = append(own[:i], own[i+1:]...)
+			break
+		}
+	}
+	if len(own) == 0 {
+		delete(kp.byUser, k.user)
+	} else {
+		kp.byUser[k.user] = own
+	}
 }
 
 // newThrottle makes the throttle of l, whose defaults are applied.
@@ -350,8 +411,9 @@ func newThrottle(c LoginLimits) *throttle {
 		ips:    newWindows[netip.Addr](c.FailuresPerIP, c.MaxEntries),
 		okUsr:  newWindows[uint64](c.SuccessesPerUsername, c.MaxEntries),
 		okIPs:  newWindows[netip.Addr](c.SuccessesPerIP, c.MaxEntries),
-		known:  knownPairs{max: c.MaxEntries},
+		known:  knownPairs{max: c.MaxEntries, perUser: maxKnownPerUser},
 		pairs:  newWindows[userIP](c.FailuresPerUsername, c.MaxEntries),
+		nets:   newWindows[netip.Addr](math.MaxInt, c.MaxEntries),
 	}
 }
 
@@ -367,6 +429,9 @@ func (t *throttle) begin(tk *loginTicket, now time.Time) (time.Duration, audit.R
 		return d, audit.ThrottledUsername
 	}
 	t.users.expire(now, t.window)
+	if d, over := t.overflow.over(tk.user, now, t.window, t.users.limit); over && t.users.count(tk.user, now, t.window) == 0 {
+		return d, audit.ThrottledUsername
+	}
 	if d, over := t.users.over(tk.user, now, t.window); over {
 		// A locked username is still open to an address it logged in
 		// from before (OWASP Authentication Cheat Sheet, account
@@ -388,7 +453,13 @@ func (t *throttle) begin(tk *loginTicket, now time.Time) (time.Duration, audit.R
 				return d, audit.ThrottledIP
 			}
 		}
-		tk.prio = t.ips.count(tk.ip, now, t.window) + t.okIPs.count(tk.ip, now, t.window)
+		// The priority among waiters for a hashing slot comes from the
+		// address's network (/24, /48), so that an attacker who takes a
+		// fresh address per request is not always first.
+		net := prefixOf(tk.ip)
+		t.nets.expire(now, t.window)
+		tk.prio = t.nets.count(net, now, t.window)
+		t.nets.add(net, now, t.window)
 	}
 	// Both tables must take the attempt, or neither counts it: a table
 	// full of lockouts refuses new keys rather than forget one. An attempt
@@ -401,8 +472,17 @@ func (t *throttle) begin(tk *loginTicket, now time.Time) (time.Duration, audit.R
 		users = func() (time.Duration, bool) { return t.pairs.add(pair, now, t.window) }
 		undo = func() { t.pairs.sub(pair) }
 	}
-	if d, ok := users(); !ok {
-		return d, audit.ThrottledUsername
+	if _, ok := users(); !ok {
+		// The table is full of lockouts: count this username in the
+		// overflow sketch instead, which never evicts and never refuses
+		// for want of room, so a flood of lockouts neither flushes one
+		// nor locks every other username out.
+		if d, over := t.overflow.over(tk.user, now, t.window, t.users.limit); over {
+			return d, audit.ThrottledUsername
+		}
+		t.overflow.add(tk.user, now, t.window)
+		tk.sketched = true
+		undo = func() { t.overflow.sub(tk.user) }
 	}
 	if tk.ip.IsValid() {
 		if d, ok := t.ips.add(tk.ip, now, t.window); !ok {
@@ -413,6 +493,78 @@ func (t *throttle) begin(tk *loginTicket, now time.Time) (time.Duration, audit.R
 	return 0, ""
 }
 
+// sketch is a count-min sketch of failed logins per username, for the
+// usernames the table has no room for: four rows of counters, each
+// username counted in one cell of each, its count the least of its four
+// (never less than the truth, more only where other usernames share all
+// four cells). It is reset at the end of each window (so a username
+// counted in it may get up to twice its limit across a reset), takes 4 MiB
+// once first used, and has no entries to evict.
+type sketch struct {
+	start time.Time
+	rows  *[sketchRows][sketchWidth]uint8
+}
+
+const (
+	sketchRows  = 4
+	sketchWidth = 1 << 20
+)
+
+// cells returns the four cells of user, from independent bits of its
+// keyed hash mixed with odd constants.
+func (s *sketch) cells(user uint64) [sketchRows]uint32 {
+	var c [sketchRows]uint32
+	for i, m := range [sketchRows]uint64{0x9e3779b97f4a7c15, 0xc2b2ae3d27d4eb4f, 0x165667b19e3779f9, 0xd6e8feb86659fd93} {
+		c[i] = uint32((user * m) >> (64 - 20))
+	}
+	return c
+}
+
+func (s *sketch) roll(now time.Time, d time.Duration) {
+	if s.rows == nil {
+		s.rows = new([sketchRows][sketchWidth]uint8)
+		s.start = now
+	} else if !now.Before(s.start.Add(d)) {
+		*s.rows = [sketchRows][sketchWidth]uint8{}
+		s.start = now
+	}
+}
+
+func (s *sketch) over(user uint64, now time.Time, d time.Duration, limit int) (time.Duration, bool) {
+	if s.rows == nil {
+		return 0, false
+	}
+	s.roll(now, d)
+	n := 255
+	for i, c := range s.cells(user) {
+		n = min(n, int(s.rows[i][c]))
+	}
+	if n < limit {
+		return 0, false
+	}
+	return s.start.Add(d).Sub(now), true
+}
+
+func (s *sketch) add(user uint64, now time.Time, d time.Duration) {
+	s.roll(now, d)
+	for i, c := range s.cells(user) {
+		if s.rows[i][c] < 255 {
+			s.rows[i][c]++
+		}
+	}
+}
+
+func (s *sketch) sub(user uint64) {
+	if s.rows == nil {
+		return
+	}
+	for i, c := range s.cells(user) {
+		if s.rows[i][c] > 0 {
+			s.rows[i][c]--
+		}
+	}
+}
+
 // succeeded settles a successful attempt: the username's failures are
 // forgotten (unless it came through a known address of a locked username),
 // the IP's failure taken back, the address remembered as known for the
@@ -421,10 +573,14 @@ func (t *throttle) begin(tk *loginTicket, now time.Time) (time.Duration, audit.R
 func (t *throttle) succeeded(tk loginTicket, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if !tk.known {
+	switch {
+	case tk.known:
 		// A success through a known address of a locked username does not
 		// lift the lockout for other addresses: the guesses came from
 		// elsewhere.
+	case tk.sketched:
+		t.overflow.sub(tk.user)
+	default:
 		t.users.remove(tk.user)
 	}
 	t.okUsr.add(tk.user, now, t.window)
@@ -437,14 +593,29 @@ func (t *throttle) succeeded(tk loginTicket, now time.Time) {
 	}
 }
 
+// refundUser takes back the username's count of an attempt, not the IP's.
+func (t *throttle) refundUser(tk loginTicket) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.unUser(tk)
+}
+
+// unUser takes back tk's count for its username, wherever it was counted.
+func (t *throttle) unUser(tk loginTicket) {
+	switch {
+	case tk.known:
+		t.pairs.sub(userIP{tk.user, tk.ip})
+	case tk.sketched:
+		t.overflow.sub(tk.user)
+	default:
+		t.users.sub(tk.user)
+	}
+}
+
 func (t *throttle) refund(tk loginTicket) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if tk.known {
-		t.pairs.sub(userIP{tk.user, tk.ip})
-	} else {
-		t.users.sub(tk.user)
-	}
+	t.unUser(tk)
 	if tk.ip.IsValid() {
 		t.ips.sub(tk.ip)
 	}
@@ -494,8 +665,8 @@ func parseIP(s string) netip.Addr {
 // ordered by when they reached it. Expiry takes from the front of both.
 // When the table is full, a new key evicts the oldest open window, never
 // a lockout: flooding the table with fresh keys cannot make it forget a
-// locked one. With no open window left to evict, the new key is refused
-// (fail closed) until a lockout expires.
+// locked one. With no open window left to evict, add refuses the new key;
+// the username table's caller then counts it in an overflow sketch.
 type windows[K comparable] struct {
 	limit, max int
 	byKey      map[K]*list.Element

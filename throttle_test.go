@@ -200,7 +200,7 @@ func TestLoginThrottle(t *testing.T) {
 
 	t.Run("table size bounded: a lockout is never evicted", func(t *testing.T) {
 		f := newFixture(t, "", func(c *tollgate.Config) {
-			c.Logins = tollgate.LoginLimits{FailuresPerUsername: 2, MaxEntries: 2}
+			c.Logins = tollgate.LoginLimits{FailuresPerUsername: 2, MaxEntries: 2, FailuresPerIP: 1000}
 		})
 		wantStatus(t, "alice", f.loginFrom(ipA, "alice", "x"), 400)
 		wantStatus(t, "alice", f.loginFrom(ipA, "alice", "x"), 400)
@@ -210,10 +210,14 @@ func TestLoginThrottle(t *testing.T) {
 		// lockout.
 		wantStatus(t, "u3", f.loginFrom(ipA, "u3", "x"), 400)
 		wantThrottled(t, f.loginFrom(ipA, "alice", "wonderland"), 15*time.Minute)
-		// A table of lockouts only refuses new usernames (fail closed)
-		// rather than forget one, until a lockout ends.
+		// A table of lockouts counts new usernames in its overflow sketch,
+		// at the same limit: it neither forgets a lockout nor locks every
+		// other username out (that would be a global denial of service).
 		wantStatus(t, "u3", f.loginFrom(ipA, "u3", "x"), 400)
+		wantStatus(t, "u4 in the sketch", f.loginFrom(ipA, "u4", "x"), 400)
+		wantStatus(t, "u4 in the sketch", f.loginFrom(ipA, "u4", "x"), 400)
 		wantThrottled(t, f.loginFrom(ipA, "u4", "x"), 15*time.Minute)
+		wantStatus(t, "u5, a fresh username, is not locked", f.loginFrom(ipA, "u5", "x"), 400)
 		wantThrottled(t, f.loginFrom(ipA, "alice", "wonderland"), 15*time.Minute)
 	})
 

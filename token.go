@@ -171,8 +171,10 @@ func (a *Authenticator) issue(r *http.Request, u *User, clientID string, request
 		}
 		for _, f := range revoked {
 			// Past the user's bound on sessions: the oldest ends.
-			a.familyRevoked(ctx, r, f, audit.TooManySessions)
 			a.emit(ctx, r, audit.Event{Type: audit.TokenRevoked, Reason: audit.TooManySessions, Subject: f.Subject, Username: f.Username, ClientID: f.ClientID, Family: f.ID})
+			if err := a.familyRevoked(ctx, r, f, audit.TooManySessions); err != nil {
+				return nil, err
+			}
 		}
 	}
 	a.emit(ctx, r, audit.Event{Type: audit.LoginSucceeded, Subject: g.subject, Username: g.username, ClientID: clientID})

@@ -154,8 +154,10 @@ type Event struct {
 // Under a flood the log stays bounded: of the events of one type and
 // reason, at most 10 a second are written; the rest are counted, and the
 // count is written as one record, message "tollgate: <type> (suppressed)"
-// with the attribute suppressed, when the next second's first such event
-// comes.
+// with the attribute suppressed, when the next such event comes (a count
+// is not written until then). Refresh reuse and revocations, rare by
+// construction and what an investigation needs whole, are never
+// summarised.
 func Slog(l *slog.Logger) func(context.Context, Event) {
 	if l == nil {
 		l = slog.Default()
@@ -178,7 +180,15 @@ func Slog(l *slog.Logger) func(context.Context, Event) {
 		if now.IsZero() {
 			now = time.Now()
 		}
-		ok, suppressed := limit.Allow(string(e.Type)+"/"+string(e.Reason), now)
+		ok, suppressed := true, 0
+		switch e.Type {
+		case RefreshReused, TokenRevoked, AccessTokenRevoked, ScopeUnregistered:
+			// Rare by construction (each needs a login, or a setup
+			// mistake) and what an investigation needs whole: never
+			// summarised.
+		default:
+			ok, suppressed = limit.Allow(string(e.Type)+"/"+string(e.Reason), now)
+		}
 		if suppressed > 0 {
 			l.LogAttrs(ctx, level, "tollgate: "+string(e.Type)+" (suppressed)", slog.String("type", string(e.Type)),
 				slog.String("reason", string(e.Reason)), slog.Int("suppressed", suppressed))

@@ -13,7 +13,7 @@ import (
 // RefreshStore is an in-memory [tollgate.RefreshStore]: one record per
 // family (login), however often it rotates, and an index by subject for
 // RevokeSubject. A family is dropped once its current token or its
-// absolute lifetime has expired, lazily, as later families are created or
+// absolute lifetime has expired and its KeepUntil has passed, lazily, as later families are created or
 // rotated: a heap orders the families by that time (each family has one
 // place in it, moved on rotation), so each call costs O(log n) whatever
 // the number of live families, and no goroutine runs. The zero value is
@@ -31,12 +31,17 @@ type record struct {
 	index int
 }
 
-// ends is when r may be dropped: its current token or its family expired.
+// ends is when r may be dropped: its current token or its family
+// expired, and its last access token (KeepUntil).
 func (r *record) ends() time.Time {
-	if r.f.ExpiresAt.Before(r.f.FamilyExpiresAt) {
-		return r.f.ExpiresAt
+	end := r.f.FamilyExpiresAt
+	if r.f.ExpiresAt.Before(end) {
+		end = r.f.ExpiresAt
 	}
-	return r.f.FamilyExpiresAt
+	if r.f.KeepUntil.After(end) {
+		end = r.f.KeepUntil
+	}
+	return end
 }
 
 // NewRefreshStore returns an empty store.
@@ -150,11 +155,13 @@ func (s *RefreshStore) Rotate(ctx context.Context, id, presented string, next *t
 		n := copyFamily(*next)
 		n.ID, n.Subject, n.CreatedAt = cur.ID, cur.Subject, cur.CreatedAt
 		n.PrevHash, n.PrevUsedAt, n.PrevReuses, n.Rotations = presented, now, 0, cur.Rotations+1
+		n.KeepUntil = later(cur.KeepUntil, n.KeepUntil)
 		r.f = n
 	case next != nil && presented == cur.PrevHash && cur.PrevHash != "" && cur.PrevReuses == 0 && grace > 0 && now.Sub(cur.PrevUsedAt) <= grace:
 		n := copyFamily(*next)
 		n.ID, n.Subject, n.CreatedAt = cur.ID, cur.Subject, cur.CreatedAt
 		n.PrevHash, n.PrevUsedAt, n.PrevReuses, n.Rotations = cur.PrevHash, cur.PrevUsedAt, 1, cur.Rotations+1
+		n.KeepUntil = later(cur.KeepUntil, n.KeepUntil)
 		r.f = n
 	default:
 		s.remove(r)
@@ -192,6 +199,13 @@ func (s *RefreshStore) RevokeSubject(ctx context.Context, subject string) ([]tol
 		s.remove(r)
 	}
 	return out, nil
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func copyFamily(f tollgate.RefreshFamily) tollgate.RefreshFamily {
