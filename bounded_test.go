@@ -134,3 +134,26 @@ func TestShedLoginDoesNotLockUsername(t *testing.T) {
 	<-first
 	wantStatus(t, "alice after the flood", f.loginFrom("198.51.100.30:1", "alice", "wonderland"), 200)
 }
+
+// An address table full of lockouts does not lock out every new address:
+// new addresses are counted in the address overflow sketch at the same
+// limit.
+func TestIPTableFullIsNoGlobalDoS(t *testing.T) {
+	f := newFixture(t, "", func(c *tollgate.Config) {
+		c.Logins = tollgate.LoginLimits{FailuresPerIP: 2, MaxEntries: 20, FailuresPerUsername: 1 << 20}
+	})
+	for i := range 40 { // 40 address lockouts for a table of 20
+		for range 2 {
+			f.loginFrom(fmt.Sprintf("203.0.113.%d:1", i), fmt.Sprintf("ghost-%d", i), "guess")
+		}
+	}
+	wantStatus(t, "alice from a new address", f.loginFrom("198.51.100.200:1", "alice", "wonderland"), 200)
+	for _, ip := range []string{"203.0.113.0:1", "203.0.113.39:1"} {
+		wantThrottled(t, f.loginFrom(ip, "bob", "builder"), 15*time.Minute)
+	}
+	// A new address in the sketch is limited like any other.
+	for range 2 {
+		wantStatus(t, "guess", f.loginFrom("198.51.100.201:1", "carol", "guess"), 400)
+	}
+	wantThrottled(t, f.loginFrom("198.51.100.201:1", "carol", "admin-pass-123"), 15*time.Minute)
+}

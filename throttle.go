@@ -228,12 +228,13 @@ func (a *Authenticator) hashPassword(ctx context.Context, prio int, password str
 // window before it, the login's place among the waiters for a hashing
 // slot (hashGate).
 type loginTicket struct {
-	user     uint64
-	ip       netip.Addr
-	counted  bool
-	known    bool // the username is locked, and this is an address it logged in from
-	sketched bool // counted in the overflow sketch, the table being full of lockouts
-	prio     int
+	user       uint64
+	ip         netip.Addr
+	counted    bool
+	known      bool // the username is locked, and this is an address it logged in from
+	sketched   bool // counted in the overflow sketch, the table being full of lockouts
+	ipSketched bool // the address likewise
+	prio       int
 }
 
 // startLogin counts a login attempt against the throttle, before the user
@@ -297,9 +298,9 @@ type throttle struct {
 	known knownPairs
 	pairs windows[userIP]
 
-	// overflow counts the failures of usernames the users table has no
-	// room for (it is full of lockouts).
-	overflow sketch
+	// overflow and ipOverflow count the failures of usernames and
+	// addresses their tables have no room for (they are full of lockouts).
+	overflow, ipOverflow sketch
 
 	// nets counts every attempt per network (IPv4 /24, IPv6 /48), the
 	// priority of its logins at the hash gate; never a limit.
@@ -453,6 +454,11 @@ func (t *throttle) begin(tk *loginTicket, now time.Time) (time.Duration, audit.R
 				return d, audit.ThrottledIP
 			}
 		}
+		if t.ips.count(tk.ip, now, t.window) == 0 {
+			if d, over := t.ipOverflow.over(ipKey(t.seed, tk.ip), now, t.window, t.ips.limit); over {
+				return d, audit.ThrottledIP
+			}
+		}
 		// The priority among waiters for a hashing slot comes from the
 		// address's network (/24, /48), so that an attacker who takes a
 		// fresh address per request is not always first.
@@ -485,12 +491,25 @@ func (t *throttle) begin(tk *loginTicket, now time.Time) (time.Duration, audit.R
 		undo = func() { t.overflow.sub(tk.user) }
 	}
 	if tk.ip.IsValid() {
-		if d, ok := t.ips.add(tk.ip, now, t.window); !ok {
-			undo()
-			return d, audit.ThrottledIP
+		if _, ok := t.ips.add(tk.ip, now, t.window); !ok {
+			// The address table is full of lockouts: the same overflow
+			// as for usernames, keyed by the address's hash.
+			h := ipKey(t.seed, tk.ip)
+			if d, over := t.ipOverflow.over(h, now, t.window, t.ips.limit); over {
+				undo()
+				return d, audit.ThrottledIP
+			}
+			t.ipOverflow.add(h, now, t.window)
+			tk.ipSketched = true
 		}
 	}
 	return 0, ""
+}
+
+// ipKey is the keyed hash of an address, for the address overflow sketch.
+func ipKey(seed maphash.Seed, ip netip.Addr) uint64 {
+	b := ip.As16()
+	return maphash.Bytes(seed, b[:])
 }
 
 // sketch is a count-min sketch of failed logins per username, for the
@@ -585,7 +604,7 @@ func (t *throttle) succeeded(tk loginTicket, now time.Time) {
 	}
 	t.okUsr.add(tk.user, now, t.window)
 	if tk.ip.IsValid() {
-		t.ips.sub(tk.ip)
+		t.unIP(tk)
 		t.okIPs.add(tk.ip, now, t.window)
 		pair := userIP{tk.user, tk.ip}
 		t.pairs.remove(pair)
@@ -612,12 +631,21 @@ func (t *throttle) unUser(tk loginTicket) {
 	}
 }
 
+// unIP takes back tk's count for its address, wherever it was counted.
+func (t *throttle) unIP(tk loginTicket) {
+	if tk.ipSketched {
+		t.ipOverflow.sub(ipKey(t.seed, tk.ip))
+	} else {
+		t.ips.sub(tk.ip)
+	}
+}
+
 func (t *throttle) refund(tk loginTicket) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.unUser(tk)
 	if tk.ip.IsValid() {
-		t.ips.sub(tk.ip)
+		t.unIP(tk)
 	}
 }
 
