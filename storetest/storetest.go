@@ -70,6 +70,7 @@ func TestRefreshStore(t *testing.T, newStore func(t *testing.T) tollgate.Refresh
 	run("GraceHonoursOneReuse", refreshGraceHonoursOneReuse)
 	run("GraceEndsAfterPeriod", refreshGraceEndsAfterPeriod)
 	run("NilNextRevokes", refreshNilNextRevokes)
+	run("KeepUntilNeverMovesBack", refreshKeepUntilNeverMovesBack)
 	run("RevokeReturnsFamily", refreshRevokeReturnsFamily)
 	run("RevokeSubject", refreshRevokeSubject)
 	run("CreateKeepsAtMostKeep", refreshCreateKeepsAtMostKeep)
@@ -159,6 +160,7 @@ func diffFamily(got, want tollgate.RefreshFamily) []string {
 	tm("IssuedAt", got.IssuedAt, want.IssuedAt)
 	tm("ExpiresAt", got.ExpiresAt, want.ExpiresAt)
 	tm("PrevUsedAt", got.PrevUsedAt, want.PrevUsedAt)
+	tm("KeepUntil", got.KeepUntil, want.KeepUntil)
 	if got.PrevReuses != want.PrevReuses || got.Rotations != want.Rotations {
 		d = append(d, fmt.Sprintf("PrevReuses, Rotations = %d, %d; want %d, %d", got.PrevReuses, got.Rotations, want.PrevReuses, want.Rotations))
 	}
@@ -286,6 +288,19 @@ func refreshNilNextRevokes(t *testing.T, s tollgate.RefreshStore) {
 		t.Errorf("Rotate(a token that is not the current one, no successor) = %+v, %v; want the family and ErrReused", got, err)
 	}
 	wantGone(t, s, "fam-a", "a nil successor revokes")
+}
+
+func refreshKeepUntilNeverMovesBack(t *testing.T, s tollgate.RefreshStore) {
+	f := family("fam-a", "alice")
+	f.KeepUntil = base.Add(30 * time.Minute)
+	mustCreate(t, s, f)
+	now := base.Add(time.Second)
+	next := successor(f, "fam-a-h1", now)
+	next.KeepUntil = base.Add(10 * time.Minute) // a successor prepared earlier, stored later
+	got := mustRotate(t, s, "fam-a", f.Hash, next, now)
+	if !got.KeepUntil.Equal(base.Add(30 * time.Minute)) {
+		t.Errorf("after a rotation whose successor had an earlier KeepUntil: %v, want %v (the later of the two)", got.KeepUntil, base.Add(30*time.Minute))
+	}
 }
 
 func refreshRevokeReturnsFamily(t *testing.T, s tollgate.RefreshStore) {
