@@ -19,8 +19,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 ROUNDS=${ROUNDS:-16}
 BENCHTIME=${BENCHTIME:-0.2s}
-N1=${N1:-10}
-N2=${N2:-40}
+N1=${N1:-50}
+N2=${N2:-450}
 SLOW_ROUNDS=${SLOW_ROUNDS:-6}  # rounds of the password and 1M-token benchmarks
 WRK_ROUNDS=${WRK_ROUNDS:-3}    # alternating wrk rounds per route
 WRK_SECONDS=${WRK_SECONDS:-10}
