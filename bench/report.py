@@ -362,7 +362,7 @@ def main():
     s1, s2 = g(sl, "BenchmarkRefreshSpend/live=1000"), g(sl, "BenchmarkRefreshSpend/live=1000000")
     if s1 and s2:
         b1, b2 = g(sl, "BenchmarkRefreshSpend/live=1000", "heapB/token"), g(sl, "BenchmarkRefreshSpend/live=1000000", "heapB/token")
-        line("5. in-memory RefreshStore spend (Lookup + Consume with successor) at 1 000 000 live tokens ÷ at 1 000 (≤ 1.5×)",
+        line("5. in-memory RefreshStore spend (Lookup + Rotate with successor) at 1 000 000 live tokens ÷ at 1 000 (≤ 1.5×)",
              f"{s2:.0f} ns vs {s1:.0f} ns = **{s2/s1:.2f}×**", s2 / s1 <= 1.5)
         line("5. bytes per stored token (HeapAlloc delta ÷ N, one family per token)",
              f"{b2:.0f} B at 1 000 000, {b1:.0f} B at 1 000", True)
@@ -424,7 +424,7 @@ def main():
       "`Config.Logins.ConcurrentHashes` is the default, GOMAXPROCS, so the parallel logins never wait for a slot.")
     w("- **Goal 5.** The key ring resolves a key by the token's header segment (a map), so the number of keys "
       "does not enter. The RefreshStore figure is one rotation on `memstore.RefreshStore` directly (no HTTP), "
-      "each iteration spending a different family's token in a random order over the whole store; the bytes per "
+      "each iteration rotating a different family in a random order over the whole store; the bytes per "
       "token include the record, its scopes, both map entries, the family (one per token here, as after a login) "
       "and two expiry-heap entries. Token size: tokens past the 8 KB verification bound (about 400 such claims) are "
       "refused by `RequireScopes` before any decoding, so the 1 000-claim figure calls the verify path directly.")

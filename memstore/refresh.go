@@ -25,9 +25,14 @@ type RefreshStore struct {
 	expiry    recordHeap
 }
 
-// record is a family with its place in the expiry heap.
+// record is a family with its place in the expiry heap, ordered by at: a
+// time at or before which the family cannot end (its ends when it was
+// last placed). A rotation only moves ends later, so it leaves the heap
+// alone; dropExpired places a record again when it finds it later than
+// its place said.
 type record struct {
 	f     tollgate.RefreshFamily
+	at    time.Time
 	index int
 }
 
@@ -64,8 +69,16 @@ func (s *RefreshStore) init() {
 
 // dropExpired removes the families that ended before now.
 func (s *RefreshStore) dropExpired(now time.Time) {
-	for len(s.expiry) > 0 && s.expiry[0].ends().Before(now) {
-		s.remove(s.expiry[0])
+	for len(s.expiry) > 0 && s.expiry[0].at.Before(now) {
+		r := s.expiry[0]
+		if end := r.ends(); !end.Equal(r.at) {
+			// Rotated since it was placed: place it again (once per
+			// rotation that outlived its place, not per rotation).
+			r.at = end
+			heap.Fix(&s.expiry, 0)
+			continue
+		}
+		s.remove(r)
 	}
 }
 
@@ -97,6 +110,7 @@ func (s *RefreshStore) Create(ctx context.Context, f tollgate.RefreshFamily, kee
 		s.remove(old)
 	}
 	r := &record{f: f}
+	r.at = r.ends()
 	s.families[f.ID] = r
 	heap.Push(&s.expiry, r)
 	m := s.bySubject[f.Subject]
@@ -167,7 +181,6 @@ func (s *RefreshStore) Rotate(ctx context.Context, id, presented string, next *t
 		s.remove(r)
 		return copyFamily(cur), tollgate.ErrReused
 	}
-	heap.Fix(&s.expiry, r.index)
 	return copyFamily(r.f), nil
 }
 
@@ -217,7 +230,7 @@ func copyFamily(f tollgate.RefreshFamily) tollgate.RefreshFamily {
 type recordHeap []*record
 
 func (h recordHeap) Len() int           { return len(h) }
-func (h recordHeap) Less(i, j int) bool { return h[i].ends().Before(h[j].ends()) }
+func (h recordHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
 func (h recordHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
 	h[i].index, h[j].index = i, j
