@@ -243,7 +243,7 @@ func (a *Authenticator) prepare(ctx context.Context, parent *RefreshFamily, h re
 	if err != nil {
 		return nil, nil, err
 	}
-	access, _, exp, err := a.mint(g, scope, sid, extra, now)
+	access, exp, err := a.mint(g, scope, sid, extra, now)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -293,7 +293,7 @@ var errTokenTooLarge = fmt.Errorf("tollgate: the access token would be longer th
 
 // mint signs an access token (RFC 9068) with the signing key; sid, if not
 // empty, is its refresh-token family.
-func (a *Authenticator) mint(g grantee, scope, sid string, extra []byte, now time.Time) (token, jti string, exp time.Time, err error) {
+func (a *Authenticator) mint(g grantee, scope, sid string, extra []byte, now time.Time) (token string, exp time.Time, err error) {
 	k := a.keys.signing
 	exp = now.Add(a.cfg.AccessTTL)
 	// The "jti": 128 random bits, base64url, in a stack buffer (the
@@ -321,7 +321,7 @@ func (a *Authenticator) mint(g grantee, scope, sid string, extra []byte, now tim
 	enc := base64.RawURLEncoding
 	size := len(k.hdr) + 1 + enc.EncodedLen(len(payload)) + 1 + enc.EncodedLen(k.sigSize())
 	if size > maxTokenBytes {
-		return "", "", time.Time{}, errTokenTooLarge
+		return "", time.Time{}, errTokenTooLarge
 	}
 	// Sized for the token exactly: a larger buffer costs more in
 	// allocation and cache misses than the signature.
@@ -337,11 +337,11 @@ func (a *Authenticator) mint(g grantee, scope, sid string, extra []byte, now tim
 	} else {
 		sig, err := k.sign(buf)
 		if err != nil {
-			return "", "", time.Time{}, fmt.Errorf("tollgate: signing access token: %w", err)
+			return "", time.Time{}, fmt.Errorf("tollgate: signing access token: %w", err)
 		}
 		buf = append(buf, '.')
 		buf = enc.AppendEncode(buf, sig)
 	}
 	// buf is never written again: the token can share its bytes.
-	return jose.String(buf), c.Jti, time.Unix(exp.Unix(), 0), nil
+	return jose.String(buf), time.Unix(exp.Unix(), 0), nil
 }
