@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/tollgate-go/tollgate/audit"
@@ -59,13 +60,35 @@ func (a *Authenticator) TokenHandler() http.Handler {
 			a.writeError(w, r, err)
 			return
 		}
-		h := w.Header()
-		h.Set("Content-Type", "application/json;charset=UTF-8")
-		h.Set("Cache-Control", "no-store")
-		h.Set("Pragma", "no-cache")
+		setJSONHeaders(w.Header())
 		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(appendTokenResponse(make([]byte, 0, 128+len(resp.AccessToken)+len(resp.RefreshToken)+len(resp.Scope)), resp))
+		// Write must not retain the buffer (io.Writer): it goes back to
+		// the pool.
+		bp := answerBufs.Get().(*[]byte)
+		b := appendTokenResponse((*bp)[:0], resp)
+		_, _ = w.Write(b)
+		if cap(b) <= maxPooledAnswer {
+			*bp = b
+			answerBufs.Put(bp)
+		}
 	})
+}
+
+// answerBufs holds the buffers token answers are written in.
+var answerBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// maxPooledAnswer bounds the buffers kept in answerBufs, so one answer of
+// many scopes does not pin its size in the pool.
+const maxPooledAnswer = 4 << 10
+
+// setJSONHeaders sets the headers of a token answer (RFC 6749 §5.1): the
+// three values share one array (one allocation, not three), each its own
+// slice of capacity 1, so a later Add or Set never writes into another.
+func setJSONHeaders(h http.Header) {
+	v := &[3]string{"application/json;charset=UTF-8", "no-store", "no-cache"}
+	h["Content-Type"] = v[0:1:1]
+	h["Cache-Control"] = v[1:2:2]
+	h["Pragma"] = v[2:3:3]
 }
 
 // mustIssue panics, naming fn, if the Authenticator cannot issue tokens.
@@ -79,18 +102,27 @@ func (a *Authenticator) mustIssue(fn string) {
 // what json.NewEncoder(w).Encode(r) writes, without reflection.
 func appendTokenResponse(b []byte, r *Token) []byte {
 	b = append(b, `{"access_token":`...)
-	b = jose.AppendString(b, r.AccessToken)
+	b = appendPlain(b, r.AccessToken)
 	b = append(b, `,"token_type":`...)
 	b = jose.AppendString(b, r.TokenType)
 	b = append(b, `,"expires_in":`...)
 	b = strconv.AppendInt(b, r.ExpiresIn, 10)
 	if r.RefreshToken != "" {
 		b = append(b, `,"refresh_token":`...)
-		b = jose.AppendString(b, r.RefreshToken)
+		b = appendPlain(b, r.RefreshToken)
 	}
 	b = append(b, `,"scope":`...)
 	b = jose.AppendString(b, r.Scope)
 	return append(b, "}\n"...)
+}
+
+// appendPlain appends a token tollgate made as a JSON string: a JWS
+// compact serialization or a refresh token, base64url and '.' only, which
+// JSON never escapes (TestTokenResponseJSON holds it to encoding/json).
+func appendPlain(b []byte, token string) []byte {
+	b = append(b, '"')
+	b = append(b, token...)
+	return append(b, '"')
 }
 
 // readForm reads the form of a token or revocation request and
@@ -112,14 +144,12 @@ func (a *Authenticator) readForm(w http.ResponseWriter, r *http.Request) (url.Va
 			return nil, "", kindInvalidRequest.new("The body must be application/x-www-form-urlencoded", err)
 		}
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxFormBytes+1))
+	body, err := readBody(r.Body, r.ContentLength)
 	if err != nil {
-		return nil, "", kindInvalidRequest.new("The body could not be read", err)
+		return nil, "", err
 	}
-	if len(body) > maxFormBytes {
-		return nil, "", kindInvalidRequest.new("The body is too large", nil)
-	}
-	form, err := parseForm(string(body))
+	// body is never written again: the form's values can share its bytes.
+	form, err := parseForm(jose.String(body))
 	if err != nil {
 		return nil, "", err
 	}
@@ -130,19 +160,69 @@ func (a *Authenticator) readForm(w http.ResponseWriter, r *http.Request) (url.Va
 	return form, clientID, nil
 }
 
-// parseForm decodes an application/x-www-form-urlencoded body, refusing
-// repeated parameters (RFC 6749 §3.1), invalid UTF-8 and control
-// characters, and oversized values.
-func parseForm(body string) (url.Values, error) {
-	form, err := url.ParseQuery(body)
-	if err != nil {
-		return nil, kindInvalidRequest.new("The body is not a valid form", err)
+// readBody reads a form body of at most maxFormBytes in one allocation
+// when the request states its length (hint), as clients do.
+func readBody(r io.Reader, hint int64) ([]byte, error) {
+	size := int64(512)
+	if hint > 0 && hint <= maxFormBytes {
+		size = hint + 1 // room to see EOF without growing
 	}
-	for name, vs := range form {
-		if len(vs) > 1 {
+	buf := make([]byte, 0, size)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if len(buf) > maxFormBytes {
+			return nil, kindInvalidRequest.new("The body is too large", nil)
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, kindInvalidRequest.new("The body could not be read", err)
+		}
+	}
+}
+
+// maxFormParams is net/url's bound on the parameters of a query.
+const maxFormParams = 10000
+
+// parseForm decodes an application/x-www-form-urlencoded body as
+// url.ParseQuery does (an unescaped ';' and a bad escape are errors, empty
+// pairs are skipped), refusing besides repeated parameters (RFC 6749
+// §3.1), invalid UTF-8, control characters and oversized values. Values
+// without escapes share body's bytes; FuzzParseForm holds it to
+// url.ParseQuery.
+func parseForm(body string) (url.Values, error) {
+	n := strings.Count(body, "&") + 1
+	if n > maxFormParams {
+		return nil, kindInvalidRequest.new("The body is not a valid form", errors.New("tollgate: too many parameters"))
+	}
+	n = min(n, 8)
+	form := make(url.Values, n)
+	vals := make([]string, 0, n) // the values' one backing array
+	for body != "" {
+		var pair string
+		pair, body, _ = strings.Cut(body, "&")
+		if strings.IndexByte(pair, ';') >= 0 {
+			return nil, kindInvalidRequest.new("The body is not a valid form", errors.New("tollgate: invalid semicolon separator"))
+		}
+		if pair == "" {
+			continue
+		}
+		name, v, _ := strings.Cut(pair, "=")
+		name, err := unescapeForm(name)
+		if err == nil {
+			v, err = unescapeForm(v)
+		}
+		if err != nil {
+			return nil, kindInvalidRequest.new("The body is not a valid form", err)
+		}
+		if _, dup := form[name]; dup {
 			return nil, kindInvalidRequest.new("Parameter "+safeName(name)+" is repeated", nil)
 		}
-		v := vs[0]
 		limit := maxParamBytes
 		if name == "scope" {
 			limit = maxScopeParam
@@ -153,8 +233,19 @@ func parseForm(body string) (url.Values, error) {
 		if !utf8.ValidString(v) || hasControl(v) {
 			return nil, kindInvalidRequest.new("Parameter "+safeName(name)+" has invalid characters", nil)
 		}
+		vals = append(vals, v)
+		form[name] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
 	return form, nil
+}
+
+// unescapeForm is url.QueryUnescape, without a copy when s has nothing
+// to unescape.
+func unescapeForm(s string) (string, error) {
+	if strings.IndexByte(s, '%') < 0 && strings.IndexByte(s, '+') < 0 {
+		return s, nil
+	}
+	return url.QueryUnescape(s)
 }
 
 // safeName returns a parameter name fit to echo in a description, or a

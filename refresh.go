@@ -14,6 +14,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/tollgate-go/tollgate/audit"
@@ -35,8 +36,9 @@ const (
 	refreshSecretBytes = 32
 )
 
-// refreshTokenLen is the exact length of a refresh token.
-var refreshTokenLen = len(refreshTokenPrefix) + base64.RawURLEncoding.EncodedLen(refreshHandleBytes+refreshSecretBytes)
+// refreshTokenLen is the exact length of a refresh token (unpadded
+// base64url: 4 characters per 3 bytes, and 2 or 3 for a remainder).
+const refreshTokenLen = len(refreshTokenPrefix) + ((refreshHandleBytes+refreshSecretBytes)*8+5)/6
 
 // defaultMaxSessions is the default of Config.RefreshMaxSessions.
 const defaultMaxSessions = 100
@@ -136,23 +138,33 @@ func newRefreshToken(h refreshHandle) (token, hash string) {
 	var raw [refreshHandleBytes + refreshSecretBytes]byte
 	copy(raw[:], h[:])
 	_, _ = rand.Read(raw[refreshHandleBytes:]) // crypto/rand.Read never fails (Go 1.24+)
-	var t [len(refreshTokenPrefix) + ((refreshHandleBytes+refreshSecretBytes)*8+5)/6]byte
+	var t [refreshTokenLen]byte
 	copy(t[:], refreshTokenPrefix)
 	base64.RawURLEncoding.Encode(t[len(refreshTokenPrefix):], raw[:])
-	sum := sha256.Sum256(t[:])
-	return string(t[:]), base64.RawURLEncoding.EncodeToString(sum[:])
+	return string(t[:]), b64SHA256(t[:])
 }
 
 // hashRefresh is how a refresh token is stored: base64url(SHA-256(token)).
 func hashRefresh(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
+	var buf [refreshTokenLen]byte // every token that reaches a store
+	if len(token) == len(buf) {
+		copy(buf[:], token)
+		return b64SHA256(buf[:])
+	}
+	return b64SHA256([]byte(token))
+}
+
+// b64SHA256 returns base64url(SHA-256(b)) in one allocation.
+func b64SHA256(b []byte) string {
+	sum := sha256.Sum256(b)
+	var out [43]byte
+	base64.RawURLEncoding.Encode(out[:], sum[:])
+	return string(out[:])
 }
 
 // familyID is the store's key of the family with handle h.
 func familyID(h refreshHandle) string {
-	sum := sha256.Sum256(h[:])
-	return base64.RawURLEncoding.EncodeToString(sum[:])
+	return b64SHA256(h[:])
 }
 
 // parseRefresh returns the handle of a token with the shape of a tollgate
@@ -194,7 +206,7 @@ func (a *Authenticator) newRefresh(parent *RefreshFamily, h refreshHandle, g gra
 		f = RefreshFamily{
 			ID:      familyID(h),
 			Subject: g.subject, Username: g.username, ClientID: g.clientID,
-			Scopes: scopes, CreatedAt: now, FamilyExpiresAt: now.Add(a.cfg.RefreshFamilyTTL),
+			Scopes: slices.Clone(scopes), CreatedAt: now, FamilyExpiresAt: now.Add(a.cfg.RefreshFamilyTTL),
 		}
 	} else {
 		f = *parent
@@ -229,26 +241,25 @@ func (a *Authenticator) refreshGrant(r *http.Request, form url.Values, clientID 
 	if err != nil {
 		return nil, kindInvalidScope.new("The scope parameter is malformed", err)
 	}
-	invalid := kindInvalidGrant.new(descRefreshInvalid, nil)
 	h, ok := parseRefresh(token)
 	if !ok {
-		return nil, invalid
+		return nil, kindInvalidGrant.new(descRefreshInvalid, nil)
 	}
 	now := a.now()
 	id, hash := familyID(h), hashRefresh(token)
 	f, err := a.cfg.Refresh.Lookup(ctx, id)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		return nil, invalid
+		return nil, kindInvalidGrant.new(descRefreshInvalid, nil)
 	case err != nil:
 		return nil, err
 	}
 	if !now.Before(f.FamilyExpiresAt) {
-		return nil, invalid
+		return nil, kindInvalidGrant.new(descRefreshInvalid, nil)
 	}
 	current := hash == f.Hash
 	if current && !now.Before(f.ExpiresAt) {
-		return nil, invalid // expired: not spent, nothing revoked
+		return nil, kindInvalidGrant.new(descRefreshInvalid, nil) // expired: not spent, nothing revoked
 	}
 	// The checks of a token that may be answered: its client (RFC 6749
 	// §6), the scope asked for, and its user, who must still be able to
@@ -319,7 +330,7 @@ func (a *Authenticator) refreshGrant(r *http.Request, form url.Values, clientID 
 		}
 		return nil, kindInvalidGrant.new(descRefreshInvalid, ErrReused)
 	case errors.Is(err, ErrNotFound):
-		return nil, invalid // revoked meanwhile
+		return nil, kindInvalidGrant.new(descRefreshInvalid, nil) // revoked meanwhile
 	case err != nil:
 		return nil, err
 	}

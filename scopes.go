@@ -90,6 +90,9 @@ func hasAny(have, want []string) bool {
 
 // intersect returns the members of a that are also in b, in a's order.
 func intersect(a, b []string) []string {
+	if all(a, func(s string) bool { return slices.Contains(b, s) }) {
+		return a // the usual case, without a copy
+	}
 	out := make([]string, 0, len(a))
 	for _, s := range a {
 		if slices.Contains(b, s) {
@@ -117,6 +120,9 @@ func newScopeRegistry(m map[string]string) (scopeRegistry, error) {
 // registered returns the members of scopes that are in the registry,
 // in their order.
 func (r scopeRegistry) registered(scopes []string) []string {
+	if all(scopes, func(s string) bool { _, ok := r[s]; return ok }) && !hasRepeat(scopes) {
+		return scopes // the usual case, without a copy
+	}
 	out := make([]string, 0, len(scopes))
 	for _, s := range scopes {
 		if _, ok := r[s]; ok && !slices.Contains(out, s) {
@@ -137,4 +143,24 @@ func (r scopeRegistry) mustKnow(fn string, scopes []string) {
 			panic(fmt.Sprintf("tollgate: %s(%q): scope is not in Config.Scopes", fn, s))
 		}
 	}
+}
+
+// all reports whether every element of s satisfies ok.
+func all(s []string, ok func(string) bool) bool {
+	for _, v := range s {
+		if !ok(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// hasRepeat reports whether a scope appears twice in s.
+func hasRepeat(s []string) bool {
+	for i, v := range s {
+		if slices.Contains(s[:i], v) {
+			return true
+		}
+	}
+	return false
 }

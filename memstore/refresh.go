@@ -166,13 +166,13 @@ func (s *RefreshStore) Rotate(ctx context.Context, id, presented string, next *t
 	cur := r.f
 	switch {
 	case next != nil && presented == cur.Hash:
-		n := copyFamily(*next)
+		n := successor(cur, *next)
 		n.ID, n.Subject, n.CreatedAt = cur.ID, cur.Subject, cur.CreatedAt
 		n.PrevHash, n.PrevUsedAt, n.PrevReuses, n.Rotations = presented, now, 0, cur.Rotations+1
 		n.KeepUntil = later(cur.KeepUntil, n.KeepUntil)
 		r.f = n
 	case next != nil && presented == cur.PrevHash && cur.PrevHash != "" && cur.PrevReuses == 0 && grace > 0 && now.Sub(cur.PrevUsedAt) <= grace:
-		n := copyFamily(*next)
+		n := successor(cur, *next)
 		n.ID, n.Subject, n.CreatedAt = cur.ID, cur.Subject, cur.CreatedAt
 		n.PrevHash, n.PrevUsedAt, n.PrevReuses, n.Rotations = cur.PrevHash, cur.PrevUsedAt, 1, cur.Rotations+1
 		n.KeepUntil = later(cur.KeepUntil, n.KeepUntil)
@@ -219,6 +219,17 @@ func later(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// successor is the record to store for next, cur's successor: its scopes
+// are cur's own (never written in place, so they can be shared) when they
+// are the same, as a refresh keeps them, else a copy.
+func successor(cur, next tollgate.RefreshFamily) tollgate.RefreshFamily {
+	if slices.Equal(next.Scopes, cur.Scopes) {
+		next.Scopes = cur.Scopes
+		return next
+	}
+	return copyFamily(next)
 }
 
 func copyFamily(f tollgate.RefreshFamily) tollgate.RefreshFamily {

@@ -59,13 +59,31 @@ func AppendClaims(b []byte, c *Claims, extra []byte) []byte {
 	return append(b, '}')
 }
 
+// plain marks the bytes AppendString copies as they are.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // AppendString appends s as a JSON string exactly as encoding/json
 // does: HTML-safe, U+2028 and U+2029 escaped, invalid UTF-8 replaced.
 func AppendString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
+	// The common case, tokens and names, is all plain ASCII: one table
+	// look-up a byte, then one copy.
+	i := 0
+	for i < len(s) && plain[s[i]] {
+		i++
+	}
+	if i == len(s) {
+		b = append(b, s...)
+		return append(b, '"')
+	}
 	start := 0
-	for i := 0; i < len(s); {
+	for i < len(s) {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
