@@ -13,8 +13,9 @@
 # (parallel bcrypt against parallel password grants), growth (key ring,
 # token size, and a RefreshStore of a million tokens, which takes about
 # 1.5 GB of memory for a few seconds per round), and the whole server
-# under wrk on loopback (skipped, with a note, when wrk is not installed:
-# apt-get install wrk).
+# (bench/server: one handler mounted open and protected) under wrk on
+# loopback (skipped, with a note, when wrk is not installed: apt-get
+# install wrk).
 set -euo pipefail
 cd "$(dirname "$0")"
 ROUNDS=${ROUNDS:-16}
@@ -22,8 +23,8 @@ BENCHTIME=${BENCHTIME:-0.2s}
 N1=${N1:-50}
 N2=${N2:-450}
 SLOW_ROUNDS=${SLOW_ROUNDS:-6}  # rounds of the password and 1M-token benchmarks
-WRK_ROUNDS=${WRK_ROUNDS:-3}    # alternating wrk rounds per route
-WRK_SECONDS=${WRK_SECONDS:-10}
+WRK_ROUNDS=${WRK_ROUNDS:-12}   # wrk rounds, each of the three loads in rotating order
+WRK_SECONDS=${WRK_SECONDS:-4}
 OUT=results
 mkdir -p "$OUT"
 GOBIN=$(go env GOPATH)/bin
@@ -47,10 +48,10 @@ echo "== $ROUNDS interleaved rounds (load before: $(cut -d' ' -f1-3 /proc/loadav
 for r in $(seq "$ROUNDS"); do
 	echo "round $r/$ROUNDS  load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/load.txt"
 	"$OUT/bench.test" -test.run '^$' -test.bench 'BenchmarkVerify' -test.benchtime "$BENCHTIME" -test.benchmem >> "$OUT/verify.txt"
-	if [ $((r % 2)) -eq 1 ]; then
-		"$OUT/root.test" -test.run '^$' -test.bench 'BenchmarkRequireScopes|BenchmarkIssueAccessToken|BenchmarkRefreshGrant|BenchmarkKeyRing|BenchmarkTokenSize' \
-			-test.benchtime "$BENCHTIME" -test.benchmem >> "$OUT/root.txt"
-	fi
+	# Every round, so that the ratios of goal 3 have as many paired rounds
+	# as those of goals 1 and 2.
+	"$OUT/root.test" -test.run '^$' -test.bench 'BenchmarkRequireScopes|BenchmarkIssueAccessToken|BenchmarkRefreshGrant|BenchmarkKeyRing|BenchmarkTokenSize' \
+		-test.benchtime "$BENCHTIME" -test.benchmem >> "$OUT/root.txt"
 done
 
 echo "== goals 4 and 5: $SLOW_ROUNDS rounds of passwords (bcrypt cost 10, parallel) and refresh-store growth (1 000 vs 1 000 000 tokens)"
@@ -65,43 +66,60 @@ done
 "$GOBIN/benchstat" "$OUT/root.txt" > "$OUT/root.benchstat.txt"
 "$GOBIN/benchstat" "$OUT/slow.txt" > "$OUT/slow.benchstat.txt"
 
-echo "== goal 6: the whole server (examples/basic) under wrk, loopback only"
+echo "== goal 6 (issue 8): the whole server under wrk, loopback only: one handler mounted open and protected"
 : > "$OUT/wrk.txt"
 if command -v wrk > /dev/null; then
-	(cd .. && go build -o "bench/$OUT/basic" ./examples/basic)
+	go build -o "$OUT/server" ./server
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 	base="http://127.0.0.1:$port"
-	# The example logs every request: to /dev/null, on both routes alike.
-	"$OUT/basic" -addr "127.0.0.1:$port" -bcrypt-cost 10 > /dev/null 2>&1 &
+	# The server logs every request: to /dev/null, on both routes alike.
+	"$OUT/server" -addr "127.0.0.1:$port" -alg ES256 > /dev/null 2>&1 &
 	srv=$!
 	trap 'kill "$srv" 2> /dev/null || true' EXIT
 	for _ in $(seq 100); do
-		curl -fsS -o /dev/null "$base/healthz" 2> /dev/null && break
+		curl -fsS -o /dev/null "$base/open/items" 2> /dev/null && break
 		sleep 0.1
 	done
 	token=$(curl -fsS -d grant_type=password -d username=alice -d password=wonderland "$base/token" |
 		python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
 	hdr=$(python3 -c 'import base64, sys; print(base64.urlsafe_b64decode(sys.argv[1].split(".")[0] + "==").decode())' "$token")
 	echo "token header: $hdr" | tee -a "$OUT/wrk.txt"
-	test "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$base/users/me")" = 200
-	test "$(curl -s -o /dev/null -w '%{http_code}' "$base/users/me")" = 401
-	wrk -t2 -c32 -d2s "$base/healthz" > /dev/null # warm-up
-	wrk -t2 -c32 -d2s -H "Authorization: Bearer $token" "$base/users/me" > /dev/null
+	test "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$base/protected/items")" = 200
+	test "$(curl -s -o /dev/null -w '%{http_code}' "$base/protected/items")" = 401
+	cmp <(curl -fsS "$base/open/items") <(curl -fsS -H "Authorization: Bearer $token" "$base/protected/items")
+	# The server's CPU time (user + system, clock ticks) from /proc.
+	ticks() { awk '{print $14 + $15}' "/proc/$srv/stat"; }
+	# Three loads: the open route as a client calls it (no token), the
+	# open route sent the same bytes as the protected one (the token
+	# ignored), and the protected route.
+	load() {
+		case "$1" in
+		open) wrk -t2 -c32 -d"$2" --latency "$base/open/items" ;;
+		open-token) wrk -t2 -c32 -d"$2" --latency -H "Authorization: Bearer $token" "$base/open/items" ;;
+		protected) wrk -t2 -c32 -d"$2" --latency -H "Authorization: Bearer $token" "$base/protected/items" ;;
+		esac
+	}
+	load open 2s > /dev/null # warm-up
+	load protected 2s > /dev/null
 	for r in $(seq "$WRK_ROUNDS"); do
-		for route in healthz me; do
+		# The order rotates, so drift in load falls on every route alike.
+		case $((r % 3)) in
+		1) order="open open-token protected" ;;
+		2) order="protected open open-token" ;;
+		0) order="open-token protected open" ;;
+		esac
+		for route in $order; do
 			echo "wrk round $r/$WRK_ROUNDS $route  load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/load.txt"
 			echo "== ROUTE $route ROUND $r" >> "$OUT/wrk.txt"
-			if [ "$route" = healthz ]; then
-				wrk -t2 -c32 -d"${WRK_SECONDS}s" --latency "$base/healthz" >> "$OUT/wrk.txt"
-			else
-				wrk -t2 -c32 -d"${WRK_SECONDS}s" --latency -H "Authorization: Bearer $token" "$base/users/me" >> "$OUT/wrk.txt"
-			fi
+			t0=$(ticks)
+			load "$route" "${WRK_SECONDS}s" >> "$OUT/wrk.txt"
+			echo "server CPU ticks: $(($(ticks) - t0)) (CLK_TCK $(getconf CLK_TCK))" >> "$OUT/wrk.txt"
 		done
 	done
 	kill "$srv"
 	wait "$srv" 2> /dev/null || true
 	trap - EXIT
-	rm -f "$OUT/basic"
+	rm -f "$OUT/server"
 else
 	echo "wrk not found (apt-get install wrk): the whole-server goal is not measured" | tee -a "$OUT/wrk.txt"
 fi
