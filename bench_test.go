@@ -277,29 +277,9 @@ func lastDot(s string) int {
 // figure is the handler's, not the benchmark's. No OnEvent hook (the
 // default).
 func BenchmarkRefreshGrant(b *testing.B) {
-	for _, alg := range benchAlgs {
-		b.Run(alg, func(b *testing.B) {
-			f := newFixture(b, alg, func(c *tollgate.Config) { c.OnEvent = nil })
-			rt := f.login(b, "alice", "wonderland").RefreshToken
-			h := f.auth.TokenHandler()
-			req := httptest.NewRequest("POST", "/token", nil)
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			body := new(strings.Reader)
-			b.ReportAllocs()
-			for b.Loop() {
-				// A refresh token is base64url: no form escaping needed.
-				body.Reset("grant_type=refresh_token&refresh_token=" + rt)
-				req.Body, req.ContentLength = io.NopCloser(body), body.Size() // as clients send it
-				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, req)
-				if rec.Code != http.StatusOK {
-					b.Fatalf("refresh: status %d, %s", rec.Code, rec.Body)
-				}
-				rt = cutJSONString(b, rec.Body.Bytes(), "refresh_token")
-			}
-		})
-	}
-	// The floor of the refresh grant (issue 8): a bare handler that reads
+	// The floor of the refresh grant (issue 8), run first and so next to
+	// HS256, the algorithm its goal is for: the machine's drift falls on
+	// both alike.: a bare handler that reads
 	// the same form and writes an answer of the same size, with the same
 	// headers; the grant's goal is at most 2× this on HS256. The loop
 	// around it does what the grant's loop does (a new body, a new
@@ -338,6 +318,28 @@ func BenchmarkRefreshGrant(b *testing.B) {
 			_ = cutJSONString(b, rec.Body.Bytes(), "refresh_token")
 		}
 	})
+	for _, alg := range benchAlgs {
+		b.Run(alg, func(b *testing.B) {
+			f := newFixture(b, alg, func(c *tollgate.Config) { c.OnEvent = nil })
+			rt := f.login(b, "alice", "wonderland").RefreshToken
+			h := f.auth.TokenHandler()
+			req := httptest.NewRequest("POST", "/token", nil)
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			body := new(strings.Reader)
+			b.ReportAllocs()
+			for b.Loop() {
+				// A refresh token is base64url: no form escaping needed.
+				body.Reset("grant_type=refresh_token&refresh_token=" + rt)
+				req.Body, req.ContentLength = io.NopCloser(body), body.Size() // as clients send it
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("refresh: status %d, %s", rec.Code, rec.Body)
+				}
+				rt = cutJSONString(b, rec.Body.Bytes(), "refresh_token")
+			}
+		})
+	}
 }
 
 // cutJSONString returns the value of the string member name of the JSON

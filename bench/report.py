@@ -142,6 +142,26 @@ def fmt_ci(ci, bound, higher=False):
     return text + " ?", "open"
 
 
+def gc_share(path):
+    """(mark, assist, sweep) shares of a pprof -top -cum listing's total."""
+    if not os.path.exists(path):
+        return None
+    total, cum = None, {}
+    for line in open(path):
+        m = re.search(r"Total samples = ([\d.]+)(ms|s)", line)
+        if m:
+            total = float(m.group(1)) / (1000 if m.group(2) == "ms" else 1)
+        f = line.split()
+        if len(f) >= 6 and f[-1].startswith("runtime."):
+            v = f[3]
+            sec = float(v[:-2]) / 1000 if v.endswith("ms") else float(v[:-1])
+            cum[f[-1]] = sec
+    if not total:
+        return None
+    return (cum.get("runtime.gcBgMarkWorker", 0) / total, cum.get("runtime.gcAssistAlloc", 0) / total,
+            cum.get("runtime.bgsweep", 0) / total)
+
+
 def vkey(alg, path):
     return "BenchmarkVerify/floor" if path == "floor" else f"BenchmarkVerify/{alg}/{path}"
 
@@ -476,6 +496,19 @@ def main():
           "tokens copied without escaping (tollgate's tokens never need it: `TestTokensNeedNoJSONEscape`); the three "
           "headers share one array; scopes are not copied when none is dropped; base64url(SHA-256) is one allocation; "
           "memstore keeps a rotated family's scopes. 43 allocations became 29 (the floor: 26).")
+    fam = parse_units(os.path.join(R, "family.txt")).get("BenchmarkFamilyRotations")
+    if fam:
+        w(f"- **Issue 8, one family rotating.** 50 000 rotations of one family in `memstore.RefreshStore` leave one "
+          f"record and {fam.get('heapB-total', 0)/1024:.1f} KiB more heap than before them (goal: under 1 MiB; "
+          f"`TestFamilyRotationsBounded` fails above it), at {fam.get('ns/op', 0):.0f} ns and "
+          f"{fam.get('allocs/op', 0):.0f} allocations a rotation. A live family costs the bytes per stored token of goal 5 "
+          "(one record per family, whatever its rotations).")
+    gc = gc_share(os.path.join(R, "cpu.refresh.all.txt"))
+    if gc:
+        w(f"- **Issue 8, the garbage collector's share of the refresh grant** (HS256, CPU profile of "
+          f"`BenchmarkRefreshGrant/HS256` over 2 s): background marking {100*gc[0]:.1f} %, assists {100*gc[1]:.1f} %, "
+          f"sweeping {100*gc[2]:.1f} %: **{100*sum(gc):.1f} %** of the process's CPU (it was 25 % when the store kept "
+          "a record per rotation).")
     w("- **Goal 4.** The login throttle is off for this benchmark (one user logging in without end meets the "
       "bound on successful logins). The benchmark's user hash and tollgate's `Bcrypt` hasher are cost 10; "
       "`Config.Logins.ConcurrentHashes` is the default, GOMAXPROCS, so the parallel logins never wait for a slot.")

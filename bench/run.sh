@@ -62,6 +62,8 @@ for r in $(seq "$SLOW_ROUNDS"); do
 	TOLLGATE_BENCH_GROWTH=1 "$OUT/root.test" -test.run '^$' -test.bench 'BenchmarkRefreshSpend' \
 		-test.benchtime "$BENCHTIME" -test.benchmem >> "$OUT/slow.txt"
 done
+echo "== issue 8: 50 000 rotations of one family in memstore, and the heap it holds after"
+(cd .. && go test -run '^$' -bench '^BenchmarkFamilyRotations$' -benchtime 50000x -benchmem ./memstore) > "$OUT/family.txt"
 "$GOBIN/benchstat" "$OUT/verify.txt" > "$OUT/verify.benchstat.txt"
 "$GOBIN/benchstat" "$OUT/root.txt" > "$OUT/root.benchstat.txt"
 "$GOBIN/benchstat" "$OUT/slow.txt" > "$OUT/slow.benchstat.txt"
@@ -146,6 +148,8 @@ echo "== CPU profile of the refresh grant (HS256) through TokenHandler"
 	-test.cpuprofile "$OUT/cpu.refresh.prof" > /dev/null
 go tool pprof -top -cum -nodecount=200 -focus='TokenHandler' "$OUT/root.test" "$OUT/cpu.refresh.prof" \
 	2> /dev/null > "$OUT/cpu.refresh.top.txt"
+# The whole process, for the garbage collector's share of it.
+go tool pprof -top -cum -nodecount=100000 "$OUT/root.test" "$OUT/cpu.refresh.prof" 2> /dev/null > "$OUT/cpu.refresh.all.txt"
 
 end=$(date -u +%s)
 python3 report.py --out ../BENCHMARKS.md --results "$OUT" --rounds "$ROUNDS" --benchtime "$BENCHTIME" \
