@@ -82,13 +82,33 @@ func (a *Authenticator) reportDenied(r *http.Request, p *Principal, err error) {
 	a.emit(ctx, r, ev)
 }
 
+// logStoreFault logs a store's failure at error level, at most ten lines
+// a second (then one line with the count): a database that is down fails
+// every request, and each would otherwise write its own line.
+func (a *Authenticator) logStoreFault(r *http.Request, sf *storeFault) {
+	ctx := r.Context()
+	if ctx.Err() != nil && errors.Is(sf.err, context.Canceled) {
+		return // the client went away: not the store's fault
+	}
+	ok, suppressed := a.debugLimit.Allow("store fault", a.now())
+	if suppressed > 0 {
+		a.cfg.Logger.ErrorContext(ctx, "tollgate: store failures (suppressed)", "suppressed", suppressed)
+	}
+	if ok {
+		a.cfg.Logger.ErrorContext(ctx, "tollgate: a store failed; answered 503", "method", r.Method, "path", r.URL.Path, "err", sf.err)
+	}
+}
+
 // writeError answers a token or revocation endpoint request with err
 // (RFC 6749 §5.2). Server faults are logged with their cause.
 func (a *Authenticator) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *Error
-	// A 503 is load shedding, not a fault: logging each would turn a
-	// flood into a log flood.
-	if !errors.As(err, &e) || e.Status >= 500 && e.Status != http.StatusServiceUnavailable {
+	var sf *storeFault
+	if errors.As(err, &sf) {
+		a.logStoreFault(r, sf)
+	} else if !errors.As(err, &e) || e.Status >= 500 && e.Status != http.StatusServiceUnavailable {
+		// A 503 is load shedding, not a fault: logging each would turn a
+		// flood into a log flood.
 		// A client that went away (its request context canceled) is not
 		// a server fault; nobody reads the answer, so it is not logged.
 		if r.Context().Err() == nil || !errors.Is(err, context.Canceled) {

@@ -168,7 +168,7 @@ func (a *Authenticator) loadUser(ctx context.Context, p *Principal) error {
 		}
 		return kindInvalidToken.new(descInactiveUser, cause)
 	case err != nil:
-		return err
+		return storeFailed(err)
 	}
 	p.User = u
 	return nil

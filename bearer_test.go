@@ -549,7 +549,7 @@ func TestLoadUser(t *testing.T) {
 		f.users.Put(tollgate.User{ID: "id-2", Username: "frank", PasswordHash: mustFastHash("pw"), Scopes: []string{"me"}})
 		checkRejected(t, call(tok), 401, inactive)
 	})
-	t.Run("store failure is a server error", func(t *testing.T) {
+	t.Run("store failure is 503, retry later", func(t *testing.T) {
 		boom := errors.New("store down")
 		f2 := newFixture(t, "", func(c *tollgate.Config) {
 			c.LoadUser = true
@@ -566,8 +566,8 @@ func TestLoadUser(t *testing.T) {
 		req.Header.Set("Authorization", "Bearer "+tokenOf(t, f2, "alice", "wonderland"))
 		req = req.WithContext(context.WithValue(req.Context(), failKey{}, true))
 		rec := f2.do(req)
-		if rec.Code != 500 {
-			t.Errorf("status = %d, want 500", rec.Code)
+		if rec.Code != 503 || rec.Header().Get("Retry-After") == "" {
+			t.Errorf("status = %d, Retry-After %q; want 503 with Retry-After (the user store is down: retry later)", rec.Code, rec.Header().Get("Retry-After"))
 		}
 		if strings.Contains(rec.Body.String(), "store down") {
 			t.Errorf("cause leaked to the client: %s", rec.Body)

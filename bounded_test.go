@@ -38,8 +38,8 @@ func TestRevokeAccessAfterRefreshExpired(t *testing.T) {
 	})
 }
 
-// A denylist that cannot take a revocation makes it fail visibly (500),
-// never a 200 that leaves the access tokens valid.
+// A denylist that cannot take a revocation makes it fail visibly (503,
+// retry later), never a 200 that leaves the access tokens valid.
 func TestRevocationFailsVisiblyWhenDenylistFull(t *testing.T) {
 	dl := memstore.NewDenylist(1)
 	f := newFixture(t, "", func(c *tollgate.Config) { c.Denylist = dl; c.Logger = discardLogger() })
@@ -47,8 +47,8 @@ func TestRevocationFailsVisiblyWhenDenylistFull(t *testing.T) {
 	if rec := f.post("/revoke", url.Values{"token": {a.AccessToken}}); rec.Code != http.StatusOK {
 		t.Fatalf("first revoke: %d", rec.Code)
 	}
-	if rec := f.post("/revoke", url.Values{"token": {b.AccessToken}}); rec.Code != http.StatusInternalServerError {
-		t.Errorf("revoke with a full denylist: %d, want 500", rec.Code)
+	if rec := f.post("/revoke", url.Values{"token": {b.AccessToken}}); rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Errorf("revoke with a full denylist: %d (Retry-After %q), want 503 with Retry-After", rec.Code, rec.Header().Get("Retry-After"))
 	}
 	f.login(t, "carol", "admin-pass-123")
 	if err := f.auth.RevokeUser(context.Background(), "carol"); err == nil {
@@ -56,8 +56,8 @@ func TestRevocationFailsVisiblyWhenDenylistFull(t *testing.T) {
 	}
 }
 
-// A grace-period retry that meets a user-store outage is a server error,
-// not reuse: the family survives and the client can retry.
+// A grace-period retry that meets a user-store outage is a 503, not
+// reuse: the family survives and the client can retry.
 func TestGraceRetryStoreErrorDoesNotRevoke(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var down bool
@@ -75,8 +75,8 @@ func TestGraceRetryStoreErrorDoesNotRevoke(t *testing.T) {
 		rt1 := f.login(t, "alice", "wonderland").RefreshToken
 		rt2 := rtMust(t, f, rt1).RefreshToken
 		down = true
-		if rec := f.refreshWith(rt1); rec.Code != http.StatusInternalServerError {
-			t.Fatalf("grace retry during an outage: %d, want 500", rec.Code)
+		if rec := f.refreshWith(rt1); rec.Code != http.StatusServiceUnavailable {
+			t.Fatalf("grace retry during an outage: %d, want 503", rec.Code)
 		}
 		down = false
 		rtMust(t, f, rt2)

@@ -41,7 +41,7 @@ func (a *Authenticator) checkClient(ctx context.Context, id string, basic bool) 
 	case errors.Is(err, ErrNotFound) || err == nil && (c == nil || c.ID != id):
 		return "", invalidClient(basic, "Unknown client")
 	case err != nil:
-		return "", err
+		return "", storeFailed(err)
 	}
 	return id, nil
 }

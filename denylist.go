@@ -57,7 +57,7 @@ func (a *Authenticator) checkDenylist(ctx context.Context, p *Principal) error {
 	}
 	switch {
 	case err != nil:
-		return err
+		return storeFailed(err)
 	case d:
 		return kindInvalidToken.new(descRevoked, errRevoked)
 	}
@@ -96,7 +96,7 @@ func (a *Authenticator) revokeAccess(ctx context.Context, r *http.Request, token
 			KeepUntil: p.ExpiresAt.Add(a.cfg.Leeway)}, audit.RevocationRequest)
 	}
 	if err := a.cfg.Denylist.Deny(ctx, p.TokenID, p.ExpiresAt.Add(a.cfg.Leeway), a.now()); err != nil {
-		return err
+		return storeFailed(err)
 	}
 	a.emit(ctx, r, audit.Event{Type: audit.AccessTokenRevoked, Reason: audit.RevocationRequest, Subject: p.Subject, Username: p.Username, ClientID: p.ClientID, TokenID: p.TokenID})
 	return nil
@@ -105,7 +105,7 @@ func (a *Authenticator) revokeAccess(ctx context.Context, r *http.Request, token
 // familyRevoked denies, with a denylist, the access tokens of a revoked
 // family: one entry, until the last of them has expired (KeepUntil). A
 // denylist that cannot take it is an error for the caller to answer
-// (500): the family is revoked, but its access tokens would otherwise stay
+// (503): the family is revoked, but its access tokens would otherwise stay
 // valid without anyone knowing.
 func (a *Authenticator) familyRevoked(ctx context.Context, r *http.Request, f RefreshFamily, why audit.Reason) error {
 	if a.cfg.Denylist == nil || f.ID == "" {
@@ -116,7 +116,7 @@ func (a *Authenticator) familyRevoked(ctx context.Context, r *http.Request, f Re
 		return nil // every access token of the family has expired
 	}
 	if err := a.cfg.Denylist.Deny(ctx, sidKey(f.ID), f.KeepUntil, now); err != nil {
-		return fmt.Errorf("tollgate: denying the access tokens of revoked family %s: %w", f.ID, err)
+		return storeFailed(fmt.Errorf("tollgate: denying the access tokens of revoked family %s: %w", f.ID, err))
 	}
 	a.emit(ctx, r, audit.Event{Type: audit.AccessTokenRevoked, Reason: why, Subject: f.Subject, Username: f.Username, ClientID: f.ClientID, Family: f.ID})
 	return nil

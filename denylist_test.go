@@ -155,8 +155,8 @@ func TestRFC7009_AccessTokenRevocation(t *testing.T) {
 	t.Run("a denylist failure fails the request closed", func(t *testing.T) {
 		f := newFixture(t, "", func(c *tollgate.Config) { c.Denylist = failingDenylist{} })
 		tj := f.login(t, "alice", "wonderland")
-		if rec := f.get("/users/me", "Bearer "+tj.AccessToken); rec.Code != http.StatusInternalServerError {
-			t.Errorf("denylist down: status %d, want 500", rec.Code)
+		if rec := f.get("/users/me", "Bearer "+tj.AccessToken); rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+			t.Errorf("denylist down: status %d (Retry-After %q), want 503 with Retry-After", rec.Code, rec.Header().Get("Retry-After"))
 		}
 	})
 }

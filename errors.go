@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"time"
 )
 
 // An Error is an OAuth 2.0 error as defined by RFC 6749 §5.2 (token and
@@ -97,6 +98,7 @@ var (
 	// 503 with "temporarily_unavailable" (RFC 6749 §4.1.2.1, the code
 	// OAuth uses for an overloaded server).
 	kindUnavailable = &errorKind{"temporarily_unavailable", http.StatusServiceUnavailable, "The server is busy; retry later"}
+	kindStoreDown   = &errorKind{"temporarily_unavailable", http.StatusServiceUnavailable, "The service is temporarily unavailable; retry later"}
 )
 
 // The errors tollgate answers with; compare with [errors.Is]. Each answer
@@ -124,8 +126,11 @@ var (
 	// ErrUnsupportedGrantType: a grant_type other than password and
 	// refresh_token (RFC 6749 §5.2: 400).
 	ErrUnsupportedGrantType error = kindUnsupportedGrant
-	// ErrServer: a store or other server-side failure (500). The cause is
-	// logged, never sent.
+	// ErrServer: a server-side failure other than a store's (500): a
+	// Config.Claims hook or a signer that failed. The cause is logged,
+	// never sent. A store that fails (a database down) is 503
+	// temporarily_unavailable with Retry-After instead: the client may
+	// retry, and the service recovers by itself when the store is back.
 	ErrServer error = kindServer
 )
 
@@ -139,6 +144,27 @@ var (
 	// ErrReused: the refresh token was already spent.
 	ErrReused = errors.New("tollgate: refresh token reused")
 )
+
+// storeRetryAfter is the Retry-After of an answer to a request that met
+// a failing store.
+const storeRetryAfter = 2 * time.Second
+
+// storeFault marks the cause of a store's failure, for the bounded error
+// log of writeError.
+type storeFault struct{ err error }
+
+func (e *storeFault) Error() string { return "tollgate: store: " + e.err.Error() }
+func (e *storeFault) Unwrap() error { return e.err }
+
+// storeFailed is the answer to a request whose store call failed with
+// err (not ErrNotFound or ErrReused, which callers handle): 503
+// temporarily_unavailable with Retry-After (RFC 6749 §5.2 has no code for
+// it; RFC 6749 §4.1.2.1's is the one OAuth uses for a server that cannot
+// answer now). Nothing was changed by the failed call: every store method
+// is one atomic step.
+func storeFailed(err error) error {
+	return &retryAfterError{err: kindStoreDown.new("", &storeFault{err}), after: storeRetryAfter}
+}
 
 // errorBody is the RFC 6749 §5.2 error response.
 type errorBody struct {

@@ -136,7 +136,7 @@ func TestErrorHandlerGetsItsOwnError(t *testing.T) {
 		{"429 slow_down", 429, func(c *tollgate.Config) { c.Logins.FailuresPerUsername = 1 }, func(f *fixture) *httptest.ResponseRecorder {
 			return f.post("/token", badLogin)
 		}},
-		{"500 server_error", 500, func(c *tollgate.Config) {
+		{"503 temporarily_unavailable (a store down)", 503, func(c *tollgate.Config) {
 			c.Logger = slog.New(slog.DiscardHandler)
 			c.Users = userStoreFunc(func(context.Context, string) (*tollgate.User, error) { return nil, errors.New("db down") })
 		}, func(f *fixture) *httptest.ResponseRecorder { return f.post("/token", badLogin) }},

@@ -258,7 +258,7 @@ func (a *Authenticator) checkPassword(ctx context.Context, prio int, username, p
 	u, err := a.cfg.Users.LookupUser(ctx, username)
 	if err != nil {
 		if !errors.Is(err, ErrNotFound) {
-			return nil, "", err
+			return nil, "", storeFailed(err)
 		}
 		if _, err := a.verifyHash(ctx, prio, a.dummyHash, password); errors.Is(err, errHashBusy) {
 			return nil, "", err

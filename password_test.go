@@ -341,23 +341,27 @@ func TestRehashOnLogin(t *testing.T) {
 	})
 }
 
-// TestUserStoreErrors checks that a store failure is a 500 server_error
-// whose body says nothing of the cause, and that the cause is logged.
+// TestUserStoreErrors checks that a store failure is a 503
+// temporarily_unavailable with Retry-After (the client may retry: nothing
+// changed) and a hash the hasher cannot read a 500 server_error, both
+// with a body that says nothing of the cause, which is logged.
 func TestUserStoreErrors(t *testing.T) {
 	const cause = "dial tcp 10.0.0.5:5432: connection refused (user=svc password=db-secret)"
 	tests := []struct {
-		name  string
-		store tollgate.UserStore
+		name   string
+		store  tollgate.UserStore
+		status int
+		code   string
 	}{
 		{"lookup error", userStoreFunc(func(context.Context, string) (*tollgate.User, error) {
 			return nil, errors.New(cause)
-		})},
+		}), 503, "temporarily_unavailable"},
 		{"context error", userStoreFunc(func(context.Context, string) (*tollgate.User, error) {
 			return nil, fmt.Errorf("%s: %w", cause, context.DeadlineExceeded)
-		})},
+		}), 503, "temporarily_unavailable"},
 		{"stored hash the hasher cannot read", userStoreFunc(func(_ context.Context, u string) (*tollgate.User, error) {
 			return &tollgate.User{Username: u, PasswordHash: []byte("$2a$10$" + cause)}, nil
-		})},
+		}), 500, "server_error"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -367,12 +371,15 @@ func TestUserStoreErrors(t *testing.T) {
 				c.Logger = slog.New(slog.NewTextHandler(logs, nil))
 			})
 			rec := f.post("/token", url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"wonderland"}})
-			if rec.Code != 500 {
-				t.Fatalf("status = %d, want 500 (body %s)", rec.Code, rec.Body)
+			if rec.Code != tt.status {
+				t.Fatalf("status = %d, want %d (body %s)", rec.Code, tt.status, rec.Body)
+			}
+			if tt.status == 503 && rec.Header().Get("Retry-After") == "" {
+				t.Error("a 503 without Retry-After")
 			}
 			tj := decodeToken(t, rec)
-			if tj.Error != "server_error" {
-				t.Errorf("error = %q, want server_error", tj.Error)
+			if tj.Error != tt.code {
+				t.Errorf("error = %q, want %s", tj.Error, tt.code)
 			}
 			for _, leak := range []string{"10.0.0.5", "db-secret", "connection refused", "deadline", "wonderland", "$2a$"} {
 				if strings.Contains(rec.Body.String(), leak) {

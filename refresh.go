@@ -252,7 +252,7 @@ func (a *Authenticator) refreshGrant(r *http.Request, form url.Values, clientID 
 	case errors.Is(err, ErrNotFound):
 		return nil, kindInvalidGrant.new(descRefreshInvalid, nil)
 	case err != nil:
-		return nil, err
+		return nil, storeFailed(err)
 	}
 	if !now.Before(f.FamilyExpiresAt) {
 		return nil, kindInvalidGrant.new(descRefreshInvalid, nil)
@@ -281,7 +281,7 @@ func (a *Authenticator) refreshGrant(r *http.Request, form url.Values, clientID 
 		case errors.Is(err, ErrNotFound) || err == nil && (u == nil || u.subject() != f.Subject):
 			return reject(audit.UnknownUser)
 		case err != nil:
-			return err
+			return storeFailed(err)
 		case u.Disabled:
 			return reject(audit.UserDisabled)
 		case !u.ValidAfter.IsZero() && f.CreatedAt.Before(u.ValidAfter):
@@ -332,7 +332,7 @@ func (a *Authenticator) refreshGrant(r *http.Request, form url.Values, clientID 
 	case errors.Is(err, ErrNotFound):
 		return nil, kindInvalidGrant.new(descRefreshInvalid, nil) // revoked meanwhile
 	case err != nil:
-		return nil, err
+		return nil, storeFailed(err) // nothing rotated: Rotate is one atomic step
 	}
 	if after.PrevReuses == 1 && !current {
 		a.emit(ctx, r, audit.Event{Type: audit.RefreshGraceReuse, Subject: after.Subject, Username: after.Username, ClientID: after.ClientID, Family: after.ID})
@@ -397,7 +397,7 @@ func (a *Authenticator) revokeRefresh(ctx context.Context, r *http.Request, id, 
 	case errors.Is(err, ErrNotFound):
 		return nil
 	case err != nil:
-		return err
+		return storeFailed(err)
 	}
 	if f.ClientID != clientID {
 		// RFC 7009 §2.1: a client may only revoke its own tokens. Answer as
@@ -413,8 +413,11 @@ func (a *Authenticator) revokeRefresh(ctx context.Context, r *http.Request, id, 
 // revokeFamily revokes the family id in the store and reports it.
 func (a *Authenticator) revokeFamily(ctx context.Context, r *http.Request, id string, why audit.Reason) error {
 	f, err := a.cfg.Refresh.Revoke(ctx, id)
-	if err != nil {
-		return err // ErrNotFound included: the caller decides
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return err // the caller decides
+	case err != nil:
+		return storeFailed(err)
 	}
 	a.emit(ctx, r, audit.Event{Type: audit.TokenRevoked, Reason: why, Subject: f.Subject, Username: f.Username, ClientID: f.ClientID, Family: f.ID})
 	return a.familyRevoked(ctx, r, f, why)

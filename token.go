@@ -167,7 +167,7 @@ func (a *Authenticator) issue(r *http.Request, u *User, clientID string, request
 	if next != nil {
 		revoked, err := a.cfg.Refresh.Create(ctx, *next, a.cfg.RefreshMaxSessions)
 		if err != nil {
-			return nil, err
+			return nil, storeFailed(err)
 		}
 		for _, f := range revoked {
 			// Past the user's bound on sessions: the oldest ends.
