@@ -1,0 +1,130 @@
+package redisstore_test
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tollgate-go/tollgate"
+	"github.com/tollgate-go/tollgate/internal/testserver"
+	"github.com/tollgate-go/tollgate/redisstore"
+	"github.com/tollgate-go/tollgate/storetest"
+)
+
+var prefixes atomic.Int64
+
+// open returns a store with a key prefix of its own on srv: an empty
+// store.
+func open(t testing.TB, srv *testserver.Redis) *redisstore.Store {
+	t.Helper()
+	s, err := redisstore.Open(t.Context(), "redis://"+srv.Addr()+"/0", fmt.Sprintf("t%d:", prefixes.Add(1)))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func TestRefreshStoreConformance(t *testing.T) {
+	srv := testserver.StartRedis(t, false)
+	storetest.TestRefreshStore(t, func(t *testing.T) tollgate.RefreshStore { return open(t, srv).Refresh() })
+}
+
+func TestDenylistConformance(t *testing.T) {
+	srv := testserver.StartRedis(t, false)
+	storetest.TestDenylist(t, func(t *testing.T) tollgate.Denylist { return open(t, srv).Denylist() })
+}
+
+func family(id, subject string, now time.Time) tollgate.RefreshFamily {
+	return tollgate.RefreshFamily{
+		ID: id, Subject: subject, Username: subject, ClientID: "tollgate", Scopes: []string{"me"},
+		CreatedAt: now, FamilyExpiresAt: now.Add(24 * time.Hour),
+		Hash: id + "-h0", IssuedAt: now, ExpiresAt: now.Add(time.Hour), KeepUntil: now.Add(15 * time.Minute),
+	}
+}
+
+// TestExpiryIsRedisTTL: a family's key expires when tollgate may drop it
+// (its token expired and so did its last access token), so an expired
+// family is never returned and nothing needs purging.
+func TestExpiryIsRedisTTL(t *testing.T) {
+	srv := testserver.StartRedis(t, false)
+	s := open(t, srv)
+	now := time.Now()
+	f := family("short", "alice", now)
+	f.ExpiresAt, f.KeepUntil = now.Add(300*time.Millisecond), now.Add(200*time.Millisecond)
+	if _, err := s.Refresh().Create(t.Context(), f, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Refresh().Lookup(t.Context(), "short"); err != nil {
+		t.Fatalf("Lookup before expiry: %v", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := s.Refresh().Lookup(t.Context(), "short")
+		if errors.Is(err, tollgate.ErrNotFound) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("an expired family is still returned: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := s.Denylist().Deny(t.Context(), "j", now.Add(200*time.Millisecond), now); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		denied, err := s.Denylist().IsDenied(t.Context(), "j")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !denied {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("an expired denylist entry is still reported")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestSurvivesRedisRestartWithAOF: with the append-only file on
+// (appendfsync always), families and denylist entries survive Redis being
+// killed and started again, and the client reconnects by itself.
+func TestSurvivesRedisRestartWithAOF(t *testing.T) {
+	srv := testserver.StartRedis(t, true)
+	s := open(t, srv)
+	now := time.Now()
+	if _, err := s.Refresh().Create(t.Context(), family("fam", "alice", now), 10); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Denylist().Deny(t.Context(), "sid:x", now.Add(time.Hour), now); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	if _, err := s.Refresh().Lookup(t.Context(), "fam"); err == nil || errors.Is(err, tollgate.ErrNotFound) {
+		t.Errorf("Lookup with Redis down = %v, want a store error (never ErrNotFound: that would end the session)", err)
+	}
+	srv.Start()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		f, err := s.Refresh().Lookup(t.Context(), "fam")
+		if err == nil {
+			if f.Hash != "fam-h0" {
+				t.Errorf("family after restart: %+v", f)
+			}
+			break
+		}
+		if errors.Is(err, tollgate.ErrNotFound) {
+			t.Fatal("the family did not survive the restart")
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Lookup after restart: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if denied, err := s.Denylist().IsDenied(t.Context(), "sid:x"); err != nil || !denied {
+		t.Errorf("denylist after restart: %v, %v", denied, err)
+	}
+}
