@@ -100,10 +100,11 @@ func newTestServer(t *testing.T, args []string, env map[string]string) *testServ
 	}
 	o.hasher = fastHasher{}
 	log := &syncBuffer{}
-	h, err := newServer(o, slog.New(slog.NewTextHandler(log, nil)))
+	h, closeStores, err := newServer(o, slog.New(slog.NewTextHandler(log, nil)))
 	if err != nil {
 		t.Fatalf("newServer: %v", err)
 	}
+	t.Cleanup(closeStores)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &testServer{t: t, srv: srv, log: log, issuer: issuerFor(o.addr)}

@@ -17,7 +17,8 @@
 //	GET  /items                  scope "items:read": the items
 //	POST /items                  scope "items:write": {"name": "..."} creates one
 //	GET  /admin/users            scope "admin:users": the users
-//	GET  /healthz                open
+//	GET  /healthz                open: liveness
+//	GET  /readyz                 open: 200 when the stores answer, else 503
 //
 // A session with curl:
 //
@@ -50,7 +51,6 @@ import (
 	"time"
 
 	"github.com/tollgate-go/tollgate"
-	"github.com/tollgate-go/tollgate/memstore"
 )
 
 // defaultAddr is where the server listens unless -addr says otherwise.
@@ -102,6 +102,8 @@ type options struct {
 	refreshTTL time.Duration
 	issuer     string
 	audience   string
+	store      string   // -store: where state lives
+	verifyKeys []string // -verify-key files: keys that verify, never sign
 
 	bcryptCost int // of the demo users' hashes and of tollgate's dummy hash
 
@@ -141,6 +143,12 @@ Flags:
 	fs.IntVar(&o.bcryptCost, "bcrypt-cost", 12, "bcrypt `cost` of the demo users' password hashes (10 to 31; each step doubles the time of a login)")
 	fs.StringVar(&o.issuer, "issuer", "", "the `URL` in the tokens' \"iss\" claim (default \"http://\" + the listen address)")
 	fs.StringVar(&o.audience, "audience", "", "the tokens' \"aud\" `claim` (default the issuer)")
+	fs.StringVar(&o.store, "store", "memory", storeUsage)
+	fs.Func("verify-key", "also verify tokens signed with the key in this PEM or JWK `file` (repeatable):\n"+
+		"to rotate, restart with the new key as -key and the old one here", func(f string) error {
+		o.verifyKeys = append(o.verifyKeys, f)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -201,10 +209,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if o.issuer == "" {
 		o.issuer = issuerFor(ln.Addr().String())
 	}
-	handler, err := newServer(o, logger)
+	handler, closeStores, err := newServer(o, logger)
 	if err != nil {
 		return err
 	}
+	defer closeStores()
 	printUsers(stdout)
 
 	srv := &http.Server{
@@ -268,7 +277,7 @@ func printUsers(out io.Writer) {
 
 // newServer builds the service: the Authenticator with its in-memory
 // stores, and the routes behind the request logger.
-func newServer(o options, logger *slog.Logger) (http.Handler, error) {
+func newServer(o options, logger *slog.Logger) (http.Handler, func(), error) {
 	if o.issuer == "" {
 		o.issuer = issuerFor(o.addr)
 	}
@@ -277,45 +286,72 @@ func newServer(o options, logger *slog.Logger) (http.Handler, error) {
 	}
 	key, err := signingKey(o, logger)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	var verify []*tollgate.Key
+	for _, f := range o.verifyKeys {
+		k, err := tollgate.LoadKeyFile(f)
+		if err != nil {
+			return nil, nil, fmt.Errorf("-verify-key %s: %w", f, err)
+		}
+		logger.Info("verification key loaded", "file", f, "alg", k.Algorithm(), "kid", k.ID())
+		verify = append(verify, k)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := openStores(ctx, o.store)
+	if err != nil {
+		return nil, nil, err
+	}
+	fail := func(err error) (http.Handler, func(), error) {
+		st.close()
+		return nil, nil, err
 	}
 
-	// bcrypt is slow on purpose: hash the four passwords concurrently,
-	// and while New hashes its own dummy password.
+	// bcrypt is slow on purpose: hash the missing demo users' passwords
+	// concurrently, and while New hashes its own dummy password. A
+	// persistent store that has them already keeps them as they are.
 	hasher := o.hasher
 	if hasher == nil {
 		hasher = tollgate.Bcrypt(o.bcryptCost)
 	}
-	users := memstore.NewUsers()
 	var wg sync.WaitGroup
 	errs := make([]error, len(demoUsers))
 	for i, u := range demoUsers {
 		wg.Go(func() {
+			known, err := knownUser(ctx, st.users, u.name)
+			if err != nil || known {
+				errs[i] = err
+				return
+			}
 			hash, err := hasher.Hash(u.password)
 			if err != nil {
 				errs[i] = fmt.Errorf("hashing the password of %s: %w", u.name, err)
 				return
 			}
-			users.Put(tollgate.User{ID: u.name, Username: u.name, PasswordHash: hash, Scopes: u.scopes, Disabled: u.disabled})
+			errs[i] = st.add(ctx, tollgate.User{ID: u.name, Username: u.name, PasswordHash: hash, Scopes: u.scopes, Disabled: u.disabled})
 		})
 	}
 	auth, err := tollgate.New(tollgate.Config{
-		Issuer:     o.issuer,
-		Audience:   []string{o.audience},
-		SigningKey: key,
-		Scopes:     scopes,
-		Users:      users,
-		Refresh:    memstore.NewRefreshStore(),
-		Hasher:     hasher,
-		AccessTTL:  o.accessTTL,
-		RefreshTTL: o.refreshTTL,
-		OnEvent:    auditLog(logger),
-		Logger:     logger,
+		Issuer:           o.issuer,
+		Audience:         []string{o.audience},
+		SigningKey:       key,
+		VerificationKeys: verify,
+		Scopes:           scopes,
+		Users:            st.users,
+		Refresh:          st.refresh,
+		Denylist:         st.denylist,
+		Hasher:           hasher,
+		AccessTTL:        o.accessTTL,
+		RefreshTTL:       o.refreshTTL,
+		OnEvent:          auditLog(logger),
+		Logger:           logger,
 	})
 	wg.Wait()
 	if err := errors.Join(append(errs, err)...); err != nil {
-		return nil, err
+		return fail(err)
 	}
+	logger.Info("stores", "store", storeName(o.store), "a restart keeps", st.durable)
 
 	s := &server{auth: auth, items: seedItems()}
 	s.lastID = s.items[len(s.items)-1].ID
@@ -332,7 +368,20 @@ func newServer(o options, logger *slog.Logger) (http.Handler, error) {
 	mux.Handle("POST /items", need("items:write")(http.HandlerFunc(s.createItem)))
 	mux.Handle("GET /admin/users", need("admin:users")(http.HandlerFunc(s.listUsers)))
 	mux.HandleFunc("GET /healthz", healthz)
-	return logRequests(logger, mux), nil
+	mux.Handle("GET /readyz", readyz(st.ready))
+	return logRequests(logger, mux), st.close, nil
+}
+
+// storeName is -store without what may be a password (a URL's user
+// information).
+func storeName(spec string) string {
+	if scheme, rest, ok := strings.Cut(spec, "://"); ok {
+		if at := strings.LastIndex(rest, "@"); at >= 0 {
+			rest = rest[at+1:]
+		}
+		return scheme + "://" + rest
+	}
+	return spec
 }
 
 // signingKey returns the key from -key, from TOLLGATE_SECRET, or a new

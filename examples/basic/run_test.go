@@ -197,9 +197,11 @@ func TestParseOptions(t *testing.T) {
 				return
 			}
 			o.hasher = fastHasher{}
-			if _, err := newServer(o, slog.New(slog.DiscardHandler)); err != nil {
+			_, closeStores, err := newServer(o, slog.New(slog.DiscardHandler))
+			if err != nil {
 				t.Fatalf("newServer: %v", err)
 			}
+			closeStores()
 		})
 	}
 }
@@ -291,7 +293,10 @@ func TestSigningKeySources(t *testing.T) {
 			o, err := parseOptions(tt.args, envOf(nil), io.Discard)
 			if err == nil {
 				o.hasher = fastHasher{}
-				_, err = newServer(o, slog.New(slog.DiscardHandler))
+				var closeStores func()
+				if _, closeStores, err = newServer(o, slog.New(slog.DiscardHandler)); err == nil {
+					closeStores()
+				}
 			}
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("%q: err = %v, want %q", tt.args, err, tt.wantErr)

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/tollgate-go/tollgate"
+	"github.com/tollgate-go/tollgate/memstore"
+	"github.com/tollgate-go/tollgate/pgstore"
+	"github.com/tollgate-go/tollgate/redisstore"
+	"github.com/tollgate-go/tollgate/sqlitestore"
+)
+
+// stores is where the example keeps its state, as -store names it.
+type stores struct {
+	users    tollgate.UserStore
+	refresh  tollgate.RefreshStore
+	denylist tollgate.Denylist // nil in memory, as before -store
+	// add stores a demo user unless one of its name exists.
+	add func(ctx context.Context, u tollgate.User) error
+	// ready reports whether the stores answer (GET /readyz).
+	ready func(ctx context.Context) error
+	close func()
+	// durable says what a restart keeps, for the log.
+	durable string
+}
+
+// storeUsage is -store's help.
+const storeUsage = "where state lives: `memory`, sqlite:PATH (one file: users, sessions, revocations),\n" +
+	"postgres://... (all state, shared by replicas) or redis://... (sessions and revocations,\n" +
+	"shared by replicas; users in memory)"
+
+// openStores opens the stores -store names.
+func openStores(ctx context.Context, spec string) (*stores, error) {
+	switch {
+	case spec == "" || spec == "memory":
+		users := memstore.NewUsers()
+		return &stores{
+			users: users, refresh: memstore.NewRefreshStore(),
+			add: func(_ context.Context, u tollgate.User) error {
+				users.Put(u)
+				return nil
+			},
+			ready:   func(context.Context) error { return nil },
+			close:   func() {},
+			durable: "nothing (in memory)",
+		}, nil
+	case strings.HasPrefix(spec, "sqlite:"):
+		path := strings.TrimPrefix(spec, "sqlite:")
+		db, err := sqlitestore.Open(ctx, path)
+		if err != nil {
+			return nil, err
+		}
+		return &stores{
+			users: db.Users(), refresh: db.Refresh(), denylist: db.Denylist(),
+			add: func(ctx context.Context, u tollgate.User) error {
+				_, err := db.Users().Add(ctx, u)
+				return err
+			},
+			ready:   db.Ping,
+			close:   func() { _ = db.Close() },
+			durable: "users, sessions and revocations in " + path,
+		}, nil
+	case strings.HasPrefix(spec, "postgres://") || strings.HasPrefix(spec, "postgresql://"):
+		db, err := pgstore.Open(ctx, spec)
+		if err != nil {
+			return nil, err
+		}
+		return &stores{
+			users: db.Users(), refresh: db.Refresh(), denylist: db.Denylist(),
+			add: func(ctx context.Context, u tollgate.User) error {
+				_, err := db.Users().Add(ctx, u)
+				return err
+			},
+			ready:   db.Ping,
+			close:   db.Close,
+			durable: "users, sessions and revocations in PostgreSQL",
+		}, nil
+	case strings.HasPrefix(spec, "redis://") || strings.HasPrefix(spec, "rediss://"):
+		rs, err := redisstore.Open(ctx, spec, "tollgate:")
+		if err != nil {
+			return nil, err
+		}
+		users := memstore.NewUsers()
+		return &stores{
+			users: users, refresh: rs.Refresh(), denylist: rs.Denylist(),
+			add: func(_ context.Context, u tollgate.User) error {
+				users.Put(u)
+				return nil
+			},
+			ready:   rs.Ping,
+			close:   func() { _ = rs.Close() },
+			durable: "sessions and revocations in Redis (with its append-only file on); users in memory",
+		}, nil
+	}
+	return nil, fmt.Errorf("-store %q: use memory, sqlite:PATH, postgres://... or redis://...", spec)
+}
+
+// knownUser reports whether the store holds a user named name, so that
+// a restart on a persistent store neither rehashes nor resets it.
+func knownUser(ctx context.Context, users tollgate.UserStore, name string) (bool, error) {
+	_, err := users.LookupUser(ctx, name)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, tollgate.ErrNotFound):
+		return false, nil
+	}
+	return false, err
+}
