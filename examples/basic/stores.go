@@ -95,7 +95,7 @@ func openStores(ctx context.Context, spec string) (*stores, error) {
 			durable: "sessions and revocations in Redis (with its append-only file on); users in memory",
 		}, nil
 	}
-	return nil, fmt.Errorf("-store %q: use memory, sqlite:PATH, postgres://... or redis://...", spec)
+	return nil, fmt.Errorf("-store %q: use memory, sqlite:PATH, a postgres:// URL or a redis:// URL", spec)
 }
 
 // knownUser reports whether the store holds a user named name, so that
