@@ -9,8 +9,10 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tollgate-go/tollgate/audit"
@@ -52,6 +54,13 @@ type Config struct {
 	// issuer's public keys in a service that only verifies. SigningKey
 	// always verifies too.
 	VerificationKeys []*Key
+
+	// KeySource, if set, supplies further verification keys that change
+	// over time: an issuer's JWK Set fetched over HTTP (package
+	// remotekeys). When its keys change, tokens are verified against the
+	// new set at once, and the verified-token cache starts anew, so a
+	// token of a key the issuer removed stops working with it.
+	KeySource KeySource
 
 	// Scopes registers every scope of the service, with a description.
 	// Scopes not registered are never granted, and requiring one in
@@ -221,7 +230,8 @@ const (
 type Authenticator struct {
 	cfg    Config // every default applied: the one source of each setting
 	scopes scopeRegistry
-	keys   keyRing
+	keys   atomic.Pointer[keyRing] // replaced when KeySource's keys change; see ring
+	ringMu sync.Mutex              // serialises the replacing
 	now    func() time.Time
 
 	dummyHash []byte
@@ -325,10 +335,16 @@ func New(cfg Config) (*Authenticator, error) {
 		errs = append(errs, err)
 	}
 	cfg.Scopes = scopes
-	keys, err := newKeyRing(cfg.SigningKey, cfg.VerificationKeys, cfg.Cache)
+	var srcKeys []*Key
+	var srcVersion uint64
+	if cfg.KeySource != nil {
+		srcKeys, srcVersion = cfg.KeySource.Keys()
+	}
+	keys, err := newKeyRing(cfg.SigningKey, append(slices.Clip(cfg.VerificationKeys), srcKeys...), cfg.Cache)
 	if err != nil {
 		errs = append(errs, err)
 	}
+	keys.version = srcVersion
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -347,11 +363,11 @@ func New(cfg Config) (*Authenticator, error) {
 	a := &Authenticator{
 		cfg:       cfg,
 		scopes:    scopes,
-		keys:      keys,
 		now:       time.Now,
 		challenge: `Bearer realm="` + cfg.Realm + `"`,
 		reported:  map[string]bool{},
 	}
+	a.keys.Store(&keys)
 	a.debugLimit = logflood.Limiter{Window: time.Second, Burst: 10}
 	if issues {
 		if !cfg.Logins.DisableThrottle {

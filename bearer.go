@@ -134,7 +134,7 @@ func (a *Authenticator) authenticate(r *http.Request) (*Principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := a.verifyAccess(token)
+	p, err := a.verifyRefreshing(r.Context(), token)
 	if err != nil {
 		return nil, err
 	}

@@ -21,18 +21,20 @@ func MintForBench(a *Authenticator) (string, error) {
 // CacheLen returns the entries in a's verified-token cache and the bytes
 // they are counted for.
 func CacheLen(a *Authenticator) (entries, bytes int) {
-	if a.keys.cache == nil {
+	if a.ring().cache == nil {
 		return 0, 0
 	}
-	return a.keys.cache.len()
+	return a.ring().cache.len()
 }
 
 // CacheHas reports whether token is in a's verified-token cache.
-func CacheHas(a *Authenticator, token string) bool { return a.keys.cache.get(token) != nil }
+func CacheHas(a *Authenticator, token string) bool { return a.ring().cache.get(token) != nil }
 
 // SetCacheBounds gives a a new, empty cache with the given bounds.
 func SetCacheBounds(a *Authenticator, entries, bytes int) {
-	a.keys.cache = newTokenCache(entries, bytes)
+	r := *a.ring()
+	r.cache = newTokenCache(entries, bytes)
+	a.keys.Store(&r)
 }
 
 // VerifyForBench runs the verify path of a first-sight token (shape,
@@ -41,7 +43,7 @@ func SetCacheBounds(a *Authenticator, entries, bytes int) {
 // tollgate_test (token size beyond what a request may carry).
 func VerifyForBench(a *Authenticator, token string) error {
 	var c jose.Claims
-	if err := a.verifyToken(token, &c); err != nil {
+	if err := a.verifyToken(a.ring(), token, &c); err != nil {
 		return err
 	}
 	_, err := a.checkClaims(&c)

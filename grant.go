@@ -93,7 +93,7 @@ func setJSONHeaders(h http.Header) {
 
 // mustIssue panics, naming fn, if the Authenticator cannot issue tokens.
 func (a *Authenticator) mustIssue(fn string) {
-	if a.cfg.Users == nil || a.keys.signing == nil {
+	if a.cfg.Users == nil || a.ring().signing == nil {
 		panic("tollgate: " + fn + " needs Config.Users and Config.SigningKey: this Authenticator only verifies")
 	}
 }

@@ -363,6 +363,9 @@ type keyRing struct {
 	// tokens it signs, skipping the decoding of known headers.
 	byHdr map[string]*Key
 
+	// version is the KeySource's version of the keys the ring holds.
+	version uint64
+
 	// cache holds tokens verified with this ring (nil: no cache). It belongs to the ring
 	// so that a different key set can never see it: a removed key's
 	// tokens stop working at once.
@@ -410,6 +413,12 @@ func newKeyRing(signing *Key, verification []*Key, c TokenCache) (keyRing, error
 	return r, err
 }
 
+// Equal reports whether k and o are the same key: the same algorithm, key
+// id and key material.
+func (k *Key) Equal(o *Key) bool {
+	return k != nil && o != nil && k.alg == o.alg && k.kid == o.kid && sameKey(k, o)
+}
+
 // sameKey reports whether a and b hold the same key material.
 func sameKey(a, b *Key) bool {
 	if a.secret != nil || b.secret != nil {
@@ -424,8 +433,8 @@ func sameKey(a, b *Key) bool {
 // to be mounted at GET /.well-known/jwks.json. HS256 keys are secret and
 // never listed.
 func (a *Authenticator) JWKSHandler() http.Handler {
-	body := a.keys.jwks
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body := a.ring().jwks
 		h := w.Header()
 		h.Set("Content-Type", "application/json")
 		h.Set("Cache-Control", "public, max-age=300")

@@ -92,7 +92,7 @@ type grantee struct {
 // key.
 func (a *Authenticator) Issue(r *http.Request, u *User, clientID string, scopes []string) (*Token, error) {
 	switch {
-	case a.keys.signing == nil:
+	case a.ring().signing == nil:
 		return nil, errCannotIssue
 	case r == nil:
 		return nil, errors.New("tollgate: Issue: nil request")
@@ -294,7 +294,7 @@ var errTokenTooLarge = fmt.Errorf("tollgate: the access token would be longer th
 // mint signs an access token (RFC 9068) with the signing key; sid, if not
 // empty, is its refresh-token family.
 func (a *Authenticator) mint(g grantee, scope, sid string, extra []byte, now time.Time) (token string, exp time.Time, err error) {
-	k := a.keys.signing
+	k := a.ring().signing
 	exp = now.Add(a.cfg.AccessTTL)
 	// The "jti": 128 random bits, base64url, in a stack buffer (the
 	// claims are copied into the token, so no string need outlive mint).

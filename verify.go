@@ -56,7 +56,8 @@ func (a *Authenticator) verifyAccess(token string) (*Principal, error) {
 	if len(token) > maxTokenBytes {
 		return nil, kindInvalidToken.new(descTokenTooLarge, errTooLarge)
 	}
-	cache := a.keys.cache
+	ring := a.ring()
+	cache := ring.cache
 	if cache != nil {
 		if e := cache.get(token); e != nil {
 			if err := a.checkTimes(&e.times); err != nil {
@@ -73,7 +74,7 @@ func (a *Authenticator) verifyAccess(token string) (*Principal, error) {
 		return nil, kindInvalidRequest.new(descMalformed, nil)
 	}
 	var c jose.Claims
-	if err := a.verifyToken(token, &c); err != nil {
+	if err := a.verifyToken(ring, token, &c); err != nil {
 		return nil, err
 	}
 	e, err := a.checkClaims(&c)
@@ -90,7 +91,7 @@ func (a *Authenticator) verifyAccess(token string) (*Principal, error) {
 
 // verifyToken checks everything but the claims: shape, header, key,
 // algorithm and signature, and decodes the claims into c.
-func (a *Authenticator) verifyToken(token string, c *jose.Claims) error {
+func (a *Authenticator) verifyToken(ring *keyRing, token string, c *jose.Claims) error {
 	hb64, pb64, sb64, ok := jose.Split(token)
 	if !ok {
 		return invalid(errShape)
@@ -99,10 +100,10 @@ func (a *Authenticator) verifyToken(token string, c *jose.Claims) error {
 	// strict base64url has one encoding per byte string, so an identical
 	// segment decodes to the identical header, whose checks passed when
 	// the ring was built. Any other header is decoded and checked.
-	k := a.keys.byHdr[hb64]
+	k := ring.byHdr[hb64]
 	if k == nil {
 		var err error
-		if k, err = a.keys.headerKey(hb64); err != nil {
+		if k, err = ring.headerKey(hb64); err != nil {
 			return err
 		}
 	}

@@ -56,6 +56,14 @@ const (
 	// Config.Scopes, so it is never granted: a setup mistake. Scope names
 	// it; reported once per scope.
 	ScopeUnregistered Type = "scope_unregistered"
+
+	// KeySetChanged: a remote key set (package remotekeys) now holds
+	// other keys; Detail names the set and the key ids added and removed.
+	KeySetChanged Type = "key_set_changed"
+	// KeySetFetchFailed: a remote key set could not be fetched or read;
+	// verification goes on with the keys fetched before. Detail names the
+	// set and the cause.
+	KeySetFetchFailed Type = "key_set_fetch_failed"
 )
 
 // A Reason says why a login, refresh or request was refused. It is for
@@ -133,6 +141,7 @@ type Event struct {
 	Family     string // the refresh-token family concerned
 	TokenID    string // "jti" of the access token concerned; an id, not a secret
 	Scope      string // for ScopeUnregistered: the scope
+	Detail     string // for the key-set events: the set's URL and what changed or failed
 	RemoteAddr string
 }
 
@@ -166,7 +175,7 @@ func Slog(l *slog.Logger) func(context.Context, Event) {
 	return func(ctx context.Context, e Event) {
 		level := slog.LevelInfo
 		switch e.Type {
-		case RefreshReused, LoginThrottled, LoginFailed, RefreshGraceReuse, ScopeUnregistered:
+		case RefreshReused, LoginThrottled, LoginFailed, RefreshGraceReuse, ScopeUnregistered, KeySetFetchFailed:
 			level = slog.LevelWarn
 		case AccessDenied:
 			if e.Reason == NoToken {
@@ -182,7 +191,7 @@ func Slog(l *slog.Logger) func(context.Context, Event) {
 		}
 		ok, suppressed := true, 0
 		switch e.Type {
-		case RefreshReused, TokenRevoked, AccessTokenRevoked, ScopeUnregistered:
+		case RefreshReused, TokenRevoked, AccessTokenRevoked, ScopeUnregistered, KeySetChanged:
 			// Rare by construction (each needs a login, or a setup
 			// mistake) and what an investigation needs whole: never
 			// summarised.
@@ -196,7 +205,7 @@ func Slog(l *slog.Logger) func(context.Context, Event) {
 		if !ok {
 			return
 		}
-		attrs := make([]slog.Attr, 0, 9)
+		attrs := make([]slog.Attr, 0, 10)
 		attrs = append(attrs, slog.String("type", string(e.Type)))
 		add := func(k, v string) {
 			if v != "" {
@@ -211,6 +220,7 @@ func Slog(l *slog.Logger) func(context.Context, Event) {
 		add("reason", string(e.Reason))
 		add("scope", e.Scope)
 		add("remote_addr", e.RemoteAddr)
+		add("detail", e.Detail)
 		l.LogAttrs(ctx, level, "tollgate: "+string(e.Type), attrs...)
 	}
 }
