@@ -141,7 +141,7 @@ func resource(t *testing.T, set *remotekeys.Set, cache bool) http.Handler {
 	a, err := tollgate.New(tollgate.Config{
 		Issuer: issuer, Audience: []string{audience}, KeySource: set,
 		Scopes: map[string]string{"me": "you"}, Logger: slog.New(slog.DiscardHandler),
-		Cache:  tollgate.TokenCache{Disabled: !cache},
+		Cache: tollgate.TokenCache{Disabled: !cache},
 	})
 	if err != nil {
 		t.Fatal(err)
