@@ -231,3 +231,14 @@ func TestUsersSetDisabledAndDelete(t *testing.T) {
 		t.Errorf("LookupUser(deleted) = %v, want ErrNotFound", err)
 	}
 }
+
+// BenchmarkBackendRefreshGrant is storetest's refresh grant on the
+// in-memory stores, the reference for the other backends.
+func BenchmarkBackendRefreshGrant(b *testing.B) {
+	users := memstore.NewUsers()
+	storetest.BenchmarkRefreshGrant(b, storetest.Stores{
+		Users:   users,
+		AddUser: func(_ context.Context, u tollgate.User) error { users.Put(u); return nil },
+		Refresh: memstore.NewRefreshStore(), Denylist: memstore.NewDenylist(10000),
+	})
+}

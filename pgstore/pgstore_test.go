@@ -1,6 +1,7 @@
 package pgstore_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -265,16 +266,40 @@ func TestReplicasShareSessions(t *testing.T) {
 	}
 }
 
-// BenchmarkRefreshGrant is a refresh grant through TokenHandler with
-// every store in PostgreSQL on loopback: Lookup and Rotate (two round
-// trips to the refresh store) and the user lookup (one). ES256 signing.
-func BenchmarkRefreshGrant(b *testing.B) {
+// benchStores are the stores in a schema of a PostgreSQL server of the
+// benchmark's own.
+func benchStores(b *testing.B) (storetest.Stores, *pgstore.DB) {
 	pg := testserver.StartPostgres(b)
 	db := openOn(b, pg)
-	_, h := authFor(b, db)
-	rt := refreshTokenOf(b, post(h, url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"wonderland"}}))
-	b.ReportAllocs()
+	return storetest.Stores{Users: db.Users(), Refresh: db.Refresh(), Denylist: db.Denylist(),
+		AddUser: func(ctx context.Context, u tollgate.User) error { return db.Users().Put(ctx, u) }}, db
+}
+
+// BenchmarkRefreshGrant: refresh grants through TokenHandler with every
+// store in PostgreSQL on loopback: the user lookup, Lookup and Rotate,
+// three round trips (two to the refresh store).
+func BenchmarkRefreshGrant(b *testing.B) {
+	s, _ := benchStores(b)
+	storetest.BenchmarkRefreshGrant(b, s)
+}
+
+// BenchmarkPasswordGrant: parallel logins at bcrypt cost 10, against
+// bcrypt alone.
+func BenchmarkPasswordGrant(b *testing.B) {
+	s, _ := benchStores(b)
+	storetest.BenchmarkPasswordGrant(b, s, tollgate.Bcrypt(10))
+}
+
+// BenchmarkFamilyBytes stores 100 000 live families and reports the
+// table's growth (heap and indexes) per family.
+func BenchmarkFamilyBytes(b *testing.B) {
 	for b.Loop() {
-		rt = refreshTokenOf(b, post(h, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}))
+		_, db := benchStores(b)
+		before := pgstore.TableBytesForTest(context.Background(), db)
+		if err := pgstore.FillLiveForTest(context.Background(), db, 100_000, time.Now()); err != nil {
+			b.Fatal(err)
+		}
+		after := pgstore.TableBytesForTest(context.Background(), db)
+		b.ReportMetric(float64(after-before)/100_000, "bytes/family")
 	}
 }

@@ -1,6 +1,7 @@
 package redisstore_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/tollgate-go/tollgate"
 	"github.com/tollgate-go/tollgate/internal/testserver"
+	"github.com/tollgate-go/tollgate/memstore"
 	"github.com/tollgate-go/tollgate/redisstore"
 	"github.com/tollgate-go/tollgate/storetest"
 )
@@ -126,5 +128,37 @@ func TestSurvivesRedisRestartWithAOF(t *testing.T) {
 	}
 	if denied, err := s.Denylist().IsDenied(t.Context(), "sid:x"); err != nil || !denied {
 		t.Errorf("denylist after restart: %v, %v", denied, err)
+	}
+}
+
+// BenchmarkRefreshGrant: refresh grants through TokenHandler with
+// sessions and revocations in Redis on loopback (users in memory): one
+// round trip for Lookup, one script for Rotate.
+func BenchmarkRefreshGrant(b *testing.B) {
+	srv := testserver.StartRedis(b, true)
+	s := open(b, srv)
+	users := memstore.NewUsers()
+	storetest.BenchmarkRefreshGrant(b, storetest.Stores{Users: users, Refresh: s.Refresh(), Denylist: s.Denylist(),
+		AddUser: func(_ context.Context, u tollgate.User) error { users.Put(u); return nil }})
+}
+
+// BenchmarkFamilyBytes stores 20 000 live families and reports Redis's
+// used_memory growth per family (the hash and its subject index), one
+// family per user.
+func BenchmarkFamilyBytes(b *testing.B) {
+	for b.Loop() {
+		srv := testserver.StartRedis(b, false)
+		s := open(b, srv)
+		before := redisstore.UsedMemoryForTest(b.Context(), s)
+		now := time.Now()
+		for i := range 20_000 {
+			f := family(fmt.Sprintf("%043d", i), fmt.Sprint("user-", i), now) // one session per user
+			f.Hash, f.Scopes = fmt.Sprintf("%043d", i), []string{"me", "items:read", "items:write"}
+			if _, err := s.Refresh().Create(b.Context(), f, 100); err != nil {
+				b.Fatal(err)
+			}
+		}
+		after := redisstore.UsedMemoryForTest(b.Context(), s)
+		b.ReportMetric(float64(after-before)/20_000, "bytes/family")
 	}
 }

@@ -45,7 +45,9 @@ func scopesJSON(scopes []string) (string, error) {
 }
 
 // createScript stores a family and revokes its subject's oldest live
-// families past keep. KEYS: the family, the subject's index. ARGV: keep,
+// families past keep. It reads the subject's whole index, which tollgate
+// bounds (Config.RefreshMaxSessions: keep, 100 by default, plus what
+// expired since the last login). KEYS: the family, the subject's index. ARGV: keep,
 // drop time (ms), the family key prefix, then the record's fields and
 // values.
 var createScript = redis.NewScript(`

@@ -30,3 +30,24 @@ func FillExpiredForTest(ctx context.Context, db *DB, n int, now time.Time) error
 		n, past, past, past, past, past, past)
 	return err
 }
+
+// FileBytesForTest is the database's size in pages, after a checkpoint.
+func FileBytesForTest(ctx context.Context, db *DB) int64 {
+	_, _ = db.write.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+	var pages, size int64
+	_ = db.read.QueryRowContext(ctx, "PRAGMA page_count").Scan(&pages)
+	_ = db.read.QueryRowContext(ctx, "PRAGMA page_size").Scan(&size)
+	return pages * size
+}
+
+// FillLiveForTest inserts n live families (as after n logins of 10 000
+// users), with the scopes and hash lengths tollgate writes.
+func FillLiveForTest(ctx context.Context, db *DB, n int, now time.Time) error {
+	at, later := now.UnixNano(), now.Add(720*time.Hour).UnixNano()
+	_, err := db.write.ExecContext(ctx, `INSERT INTO refresh_families (`+familyColumns+`, drop_after)
+		WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < ?)
+		SELECT printf('%043d', i), 'user-' || (i % 10000), 'user-' || (i % 10000), 'tollgate', '["me","items:read","items:write"]', ?, ?,
+			printf('%043d', i), ?, ?, printf('%043d', i), ?, 0, 1, ?, ? FROM c`,
+		n, at, later, at, later, at, at, later)
+	return err
+}

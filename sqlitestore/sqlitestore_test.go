@@ -427,3 +427,33 @@ func BenchmarkPurgeMillion(b *testing.B) {
 		b.ReportMetric(r.took.Seconds(), "purge-s")
 	}
 }
+
+func stores(b *testing.B) storetest.Stores {
+	db, _ := open(b)
+	return storetest.Stores{Users: db.Users(), Refresh: db.Refresh(), Denylist: db.Denylist(),
+		AddUser: func(ctx context.Context, u tollgate.User) error { return db.Users().Put(ctx, u) }}
+}
+
+// BenchmarkRefreshGrant: refresh grants through TokenHandler with every
+// store in one SQLite file.
+func BenchmarkRefreshGrant(b *testing.B) { storetest.BenchmarkRefreshGrant(b, stores(b)) }
+
+// BenchmarkPasswordGrant: parallel logins at bcrypt cost 10, against
+// bcrypt alone.
+func BenchmarkPasswordGrant(b *testing.B) {
+	storetest.BenchmarkPasswordGrant(b, stores(b), tollgate.Bcrypt(10))
+}
+
+// BenchmarkFamilyBytes stores 100 000 live families and reports the
+// file's growth per family (after a checkpoint).
+func BenchmarkFamilyBytes(b *testing.B) {
+	for b.Loop() {
+		db, _ := open(b)
+		before := sqlitestore.FileBytesForTest(context.Background(), db)
+		if err := sqlitestore.FillLiveForTest(context.Background(), db, 100_000, time.Now()); err != nil {
+			b.Fatal(err)
+		}
+		after := sqlitestore.FileBytesForTest(context.Background(), db)
+		b.ReportMetric(float64(after-before)/100_000, "bytes/family")
+	}
+}
