@@ -84,6 +84,21 @@ type RefreshFamily struct {
 	KeepUntil time.Time
 }
 
+// DropAfter is when a store may drop f: its current token or its
+// absolute lifetime has expired, and so has its last access token
+// (KeepUntil). Before it, f must be kept; after it, it need never be
+// returned again.
+func (f *RefreshFamily) DropAfter() time.Time {
+	end := f.FamilyExpiresAt
+	if f.ExpiresAt.Before(end) {
+		end = f.ExpiresAt
+	}
+	if f.KeepUntil.After(end) {
+		end = f.KeepUntil
+	}
+	return end
+}
+
 // RefreshStore keeps refresh-token families for rotation and reuse
 // detection (RFC 9700 §4.14.2). Implementations must be safe for
 // concurrent use, and each method must be one atomic step; package

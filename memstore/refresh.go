@@ -36,18 +36,8 @@ type record struct {
 	index int
 }
 
-// ends is when r may be dropped: its current token or its family
-// expired, and its last access token (KeepUntil).
-func (r *record) ends() time.Time {
-	end := r.f.FamilyExpiresAt
-	if r.f.ExpiresAt.Before(end) {
-		end = r.f.ExpiresAt
-	}
-	if r.f.KeepUntil.After(end) {
-		end = r.f.KeepUntil
-	}
-	return end
-}
+// ends is when r may be dropped (tollgate.RefreshFamily.DropAfter).
+func (r *record) ends() time.Time { return r.f.DropAfter() }
 
 // NewRefreshStore returns an empty store.
 func NewRefreshStore() *RefreshStore { return &RefreshStore{} }

@@ -37,8 +37,9 @@ import (
 	"io/fs"
 	"slices"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/tollgate-go/tollgate/internal/janitor"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -200,29 +201,10 @@ func (db *DB) Purge(ctx context.Context, now time.Time) (int, error) {
 // until stop is called; stop waits for a purge under way to end. onError,
 // if not nil, gets each purge's error.
 func (db *DB) StartJanitor(interval time.Duration, onError func(error)) (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if _, err := db.Purge(ctx, db.now()); err != nil && ctx.Err() == nil && onError != nil {
-					onError(err)
-				}
-			}
-		}
-	})
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			cancel()
-			wg.Wait()
-		})
-	}
+	return janitor.Start(interval, func(ctx context.Context) error {
+		_, err := db.Purge(ctx, db.now())
+		return err
+	}, onError)
 }
 
 // unixNano is t as stored: Unix nanoseconds, 0 for the zero time.

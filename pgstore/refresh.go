@@ -35,19 +35,6 @@ func scanFamily(r pgx.Row, extra ...any) (tollgate.RefreshFamily, error) {
 	return f, nil
 }
 
-// dropAfter is when f's row may go: its token or its family has expired,
-// and so has its last access token (KeepUntil).
-func dropAfter(f *tollgate.RefreshFamily) time.Time {
-	end := f.FamilyExpiresAt
-	if f.ExpiresAt.Before(end) {
-		end = f.ExpiresAt
-	}
-	if f.KeepUntil.After(end) {
-		end = f.KeepUntil
-	}
-	return end
-}
-
 func scopesOf(f *tollgate.RefreshFamily) []string {
 	if f.Scopes == nil {
 		return []string{}
@@ -85,7 +72,7 @@ func (s *RefreshStore) Create(ctx context.Context, f tollgate.RefreshFamily, kee
 		DELETE FROM tollgate_refresh_families f USING old WHERE f.id = old.id AND f.id <> $1
 		RETURNING `+prefixed("f.", familyColumns),
 		f.ID, f.Subject, f.Username, f.ClientID, scopesOf(&f), unixNano(f.CreatedAt), unixNano(f.FamilyExpiresAt),
-		f.Hash, unixNano(f.IssuedAt), unixNano(f.ExpiresAt), unixNano(f.KeepUntil), dropAfter(&f).UnixNano(), keep)
+		f.Hash, unixNano(f.IssuedAt), unixNano(f.ExpiresAt), unixNano(f.KeepUntil), f.DropAfter().UnixNano(), keep)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: create: %w", err)
 	}

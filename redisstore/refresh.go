@@ -23,19 +23,6 @@ var _ tollgate.RefreshStore = (*RefreshStore)(nil)
 func (r *RefreshStore) famKey(id string) string      { return r.s.prefix + "fam:" + id }
 func (r *RefreshStore) subKey(subject string) string { return r.s.prefix + "sub:" + subject }
 
-// dropAfter is when f may go: its token or its family has expired, and so
-// has its last access token (KeepUntil).
-func dropAfter(f *tollgate.RefreshFamily) time.Time {
-	end := f.FamilyExpiresAt
-	if f.ExpiresAt.Before(end) {
-		end = f.ExpiresAt
-	}
-	if f.KeepUntil.After(end) {
-		end = f.KeepUntil
-	}
-	return end
-}
-
 func scopesJSON(scopes []string) (string, error) {
 	if scopes == nil {
 		scopes = []string{}
@@ -88,7 +75,7 @@ func (r *RefreshStore) Create(ctx context.Context, f tollgate.RefreshFamily, kee
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: %w", err)
 	}
-	args := []any{keep, ms(dropAfter(&f)), r.s.prefix + "fam:",
+	args := []any{keep, ms(f.DropAfter()), r.s.prefix + "fam:",
 		"id", f.ID, "subject", f.Subject, "username", f.Username, "client_id", f.ClientID, "scopes", sj,
 		"created_at", ms(f.CreatedAt), "family_expires_at", ms(f.FamilyExpiresAt), "hash", f.Hash,
 		"issued_at", ms(f.IssuedAt), "expires_at", ms(f.ExpiresAt), "prev_hash", "", "prev_used_at", 0,

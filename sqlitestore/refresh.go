@@ -56,20 +56,7 @@ func familyArgs(f *tollgate.RefreshFamily) ([]any, error) {
 	}
 	return []any{f.ID, f.Subject, f.Username, f.ClientID, string(sj), unixNano(f.CreatedAt), unixNano(f.FamilyExpiresAt),
 		f.Hash, unixNano(f.IssuedAt), unixNano(f.ExpiresAt), f.PrevHash, unixNano(f.PrevUsedAt), f.PrevReuses, f.Rotations,
-		unixNano(f.KeepUntil), dropAfter(f).UnixNano()}, nil
-}
-
-// dropAfter is when f's row may go: its token or its family has expired,
-// and so has its last access token (KeepUntil).
-func dropAfter(f *tollgate.RefreshFamily) time.Time {
-	end := f.FamilyExpiresAt
-	if f.ExpiresAt.Before(end) {
-		end = f.ExpiresAt
-	}
-	if f.KeepUntil.After(end) {
-		end = f.KeepUntil
-	}
-	return end
+		unixNano(f.KeepUntil), f.DropAfter().UnixNano()}, nil
 }
 
 const insertFamily = `INSERT OR REPLACE INTO refresh_families (` + familyColumns + `, drop_after)

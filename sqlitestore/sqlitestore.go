@@ -38,8 +38,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/tollgate-go/tollgate/internal/janitor"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 )
@@ -220,29 +221,10 @@ func (db *DB) Purge(ctx context.Context, now time.Time) (int, error) {
 // until stop is called; stop waits for a purge under way to end. onError,
 // if not nil, gets each purge's error.
 func (db *DB) StartJanitor(interval time.Duration, onError func(error)) (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if _, err := db.Purge(ctx, db.now()); err != nil && ctx.Err() == nil && onError != nil {
-					onError(err)
-				}
-			}
-		}
-	})
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			cancel()
-			wg.Wait()
-		})
-	}
+	return janitor.Start(interval, func(ctx context.Context) error {
+		_, err := db.Purge(ctx, db.now())
+		return err
+	}, onError)
 }
 
 // unixNano is t as stored: Unix nanoseconds, 0 for the zero time.
