@@ -29,14 +29,16 @@
 // which verifies a token on every request. One Authenticator can be
 // either or both; a service behind a separate login service uses only the
 // resource-server half, built from the issuer's public keys alone
-// ([ParseKeySet], Config.VerificationKeys).
+// ([ParseKeySet], Config.VerificationKeys), or from its JWK Set URL,
+// kept current (Config.KeySource with package remotekeys).
 //
 //   - The resource-server half starts at [Authenticator.RequireScopes]
 //     (bearer.go: extraction and the RFC 6750 answers), which calls
 //     verification (verify.go: key choice from the key ring, never from the
 //     token; the claims policy), the verified-token cache (cache.go), the
-//     keys and JWKS (keys.go, the only file that imports jwx) and the
-//     optional [Denylist] (denylist.go). The codecs it uses, with no state
+//     keys and JWKS (keys.go, the only file that imports jwx; a
+//     [KeySource] that changes them, keysource.go) and the optional
+//     [Denylist] (denylist.go). The codecs it uses, with no state
 //     of their own, are in internal/jose.
 //   - The authorization-server half starts at [Authenticator.TokenHandler]
 //     (grant.go: the form, client authentication, the password grant),
@@ -45,7 +47,9 @@
 //     and revocation
 //     (refresh.go), users and password hashing (password.go; Argon2id in
 //     package argon2id), the login throttle and the hash bound
-//     (throttle.go) and the clients ([ClientStore], clients.go).
+//     (throttle.go, its tables in throttletables.go, its counts shared by
+//     replicas through a [CounterStore] in sharedthrottle.go) and the
+//     clients ([ClientStore], clients.go).
 //
 // Security events, with a typed reason for every refusal, are in package
 // audit; Config.OnEvent receives them and audit.Slog logs them.

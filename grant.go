@@ -338,7 +338,7 @@ func (a *Authenticator) passwordGrant(r *http.Request, form url.Values, clientID
 		return nil, err
 	}
 	u, why, err := a.checkPassword(ctx, ticket.prio, username, password)
-	a.endLogin(ticket, u != nil, err, a.now())
+	a.endLogin(r.Context(), ticket, u != nil, err, a.now())
 	if errors.Is(err, errHashBusy) {
 		a.emit(ctx, r, audit.Event{Type: audit.LoginThrottled, Reason: audit.Overloaded, Username: username, ClientID: clientID})
 	}

@@ -112,6 +112,17 @@ type LoginLimits struct {
 	// HashQueueWait is how long a login waits for a hashing slot when all
 	// are taken, before the 503. Default 1 second.
 	HashQueueWait time.Duration
+
+	// Shared, if set, also counts every attempt in a store that all the
+	// replicas of the service share (redisstore's Counters), with the
+	// same limits, so that N replicas do not allow N times the guesses: a
+	// username locked on one replica is locked on all, and an address
+	// that logged in through one is known to all. The local throttle
+	// stays in front of it. A login that cannot reach the store is
+	// refused with 503 (brute force must not get through while the
+	// counters are out of reach). Counter keys hold no username, only a
+	// hash of it.
+	Shared CounterStore
 }
 
 // Defaults of LoginLimits.
@@ -131,6 +142,9 @@ func (l *LoginLimits) resolve() []error {
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("tollgate: "+format, args...)) }
 	if l.FailuresPerUsername < 0 || l.FailuresPerIP < 0 || l.SuccessesPerUsername < 0 || l.SuccessesPerIP < 0 || l.Window < 0 || l.MaxEntries < 0 || l.ConcurrentHashes < 0 || l.HashQueueWait < 0 {
 		bad("Config.Logins: negative limit")
+	}
+	if l.Shared != nil && l.DisableThrottle {
+		bad("Config.Logins.Shared counts the throttle's attempts, and DisableThrottle turns the throttle off")
 	}
 	if l.TrustedProxyHeader != "" && !validHeaderName(l.TrustedProxyHeader) {
 		bad("Config.Logins.TrustedProxyHeader %q is not a header name", l.TrustedProxyHeader)
@@ -234,6 +248,9 @@ type loginTicket struct {
 	sketched   bool // counted in the overflow sketch, the table being full of lockouts
 	ipSketched bool // the address likewise
 	prio       int
+
+	username string        // with LoginLimits.Shared
+	shared   *sharedTicket // the attempt in the shared counters, or nil
 }
 
 // startLogin counts a login attempt against the throttle, before the user
@@ -244,8 +261,20 @@ func (a *Authenticator) startLogin(r *http.Request, username, clientID string) (
 	if t == nil {
 		return loginTicket{}, nil
 	}
-	tk := loginTicket{user: maphash.String(t.seed, username), ip: t.clientIP(r), counted: true}
+	tk := loginTicket{user: maphash.String(t.seed, username), ip: t.clientIP(r), counted: true, username: username}
 	retry, which := t.begin(&tk, a.now())
+	if which == "" && a.cfg.Logins.Shared != nil {
+		// The same limits over every replica's attempts.
+		st, sretry, swhich, prio, err := a.sharedBegin(r.Context(), username, tk.ip)
+		if err != nil || swhich != "" {
+			t.refund(tk) // not counted here either
+		}
+		if err != nil {
+			return loginTicket{}, err
+		}
+		retry, which = sretry, swhich
+		tk.shared, tk.prio = &st, max(tk.prio, prio)
+	}
 	if which != "" {
 		a.emit(r.Context(), r, audit.Event{Type: audit.LoginThrottled, Reason: which, Username: username, ClientID: clientID})
 		return loginTicket{}, &retryAfterError{err: kindSlowDown.new("", errThrottled), after: retry}
@@ -259,20 +288,30 @@ func (a *Authenticator) startLogin(r *http.Request, username, clientID string) (
 // address, as a login that runs no hash must cost the attacker what one
 // that does costs; any other server fault is not the client's and is
 // refunded; a failure stays counted.
-func (a *Authenticator) endLogin(tk loginTicket, ok bool, err error, now time.Time) {
+func (a *Authenticator) endLogin(ctx context.Context, tk loginTicket, ok bool, err error, now time.Time) {
 	if !tk.counted {
 		return
 	}
+	outcome := loginFailed
 	switch {
 	case ok:
 		a.throttle.succeeded(tk, now)
+		outcome = loginOK
 	case errors.Is(err, errHashBusy):
 		// Shed: its address pays, as for a checked guess; the username
 		// does not, as no guess was checked (a user retrying during a
 		// flood must not lock herself out).
 		a.throttle.refundUser(tk)
+		outcome = loginShed
 	case err != nil:
 		a.throttle.refund(tk)
+		outcome = loginFault
+	}
+	if tk.shared != nil {
+		// Settled even if the client went away, within a bound.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		a.sharedEnd(sctx, *tk.shared, tk.username, outcome)
+		cancel()
 	}
 }
 

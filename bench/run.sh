@@ -25,6 +25,7 @@ N2=${N2:-450}
 SLOW_ROUNDS=${SLOW_ROUNDS:-6}  # rounds of the password and 1M-token benchmarks
 WRK_ROUNDS=${WRK_ROUNDS:-12}   # wrk rounds, each of the three loads in rotating order
 WRK_SECONDS=${WRK_SECONDS:-4}
+BACKEND_ROUNDS=${BACKEND_ROUNDS:-5} # interleaved rounds of the backend refresh grants
 OUT=results
 mkdir -p "$OUT"
 GOBIN=$(go env GOPATH)/bin
@@ -124,6 +125,28 @@ if command -v wrk > /dev/null; then
 	rm -f "$OUT/server"
 else
 	echo "wrk not found (apt-get install wrk): the whole-server goal is not measured" | tee -a "$OUT/wrk.txt"
+fi
+
+echo "== issue 9: the store backends (real PostgreSQL and Redis on loopback, started by the tests) and remote key sets"
+: > "$OUT/backends.txt"
+if ls /usr/lib/postgresql/*/bin/initdb > /dev/null 2>&1 && command -v redis-server > /dev/null; then
+	for r in $(seq "$BACKEND_ROUNDS"); do
+		echo "backend round $r/$BACKEND_ROUNDS  load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/load.txt"
+		(cd .. && go test -run '^$' -bench '^BenchmarkBackendRefreshGrant$' -benchtime 1s -benchmem ./memstore) >> "$OUT/backends.txt"
+		for m in sqlitestore pgstore redisstore; do
+			(cd "../$m" && go test -run '^$' -bench '^BenchmarkRefreshGrant$' -benchtime 1s -benchmem .) | sed "s/^BenchmarkRefreshGrant/BenchmarkRefreshGrant\/$m/" >> "$OUT/backends.txt"
+		done
+		(cd .. && go test -run '^$' -bench '^BenchmarkVerify$' -benchtime 0.5s -benchmem ./remotekeys) >> "$OUT/backends.txt"
+	done
+	for m in sqlitestore pgstore; do
+		(cd "../$m" && go test -run '^$' -bench '^BenchmarkPasswordGrant$' -benchtime 3s .) | sed "s/^BenchmarkPasswordGrant/BenchmarkPasswordGrant\/$m/" >> "$OUT/backends.txt"
+	done
+	for m in sqlitestore pgstore redisstore; do
+		(cd "../$m" && go test -run '^$' -bench '^BenchmarkFamilyBytes$' -benchtime 1x .) | sed "s/^BenchmarkFamilyBytes/BenchmarkFamilyBytes\/$m/" >> "$OUT/backends.txt"
+	done
+	(cd ../sqlitestore && go test -run '^$' -bench '^BenchmarkPurgeMillion$' -benchtime 1x -timeout 30m .) >> "$OUT/backends.txt"
+else
+	echo "postgresql or redis-server not installed (apt-get install postgresql redis-server): backends not measured" | tee -a "$OUT/backends.txt"
 fi
 
 echo "== callgrind instruction counts"

@@ -242,3 +242,7 @@ func BenchmarkBackendRefreshGrant(b *testing.B) {
 		Refresh: memstore.NewRefreshStore(), Denylist: memstore.NewDenylist(10000),
 	})
 }
+
+func TestCountersConformance(t *testing.T) {
+	storetest.TestCounterStore(t, func(*testing.T) tollgate.CounterStore { return &memstore.Counters{} })
+}

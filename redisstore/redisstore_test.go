@@ -2,8 +2,13 @@ package redisstore_test
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -162,3 +167,60 @@ func BenchmarkFamilyBytes(b *testing.B) {
 		b.ReportMetric(float64(after-before)/20_000, "bytes/family")
 	}
 }
+
+func TestCountersConformance(t *testing.T) {
+	srv := testserver.StartRedis(t, false)
+	storetest.TestCounterStore(t, func(t *testing.T) tollgate.CounterStore { return open(t, srv).Counters() })
+}
+
+// TestLockoutHoldsAcrossReplicas: two replicas whose login throttles
+// share Redis counters lock a username after FailuresPerUsername guesses
+// made on both together.
+func TestLockoutHoldsAcrossReplicas(t *testing.T) {
+	srv := testserver.StartRedis(t, false)
+	shared := open(t, srv).Counters()
+	replica := func() http.Handler {
+		users := memstore.NewUsers()
+		users.Put(tollgate.User{Username: "alice", PasswordHash: []byte("plain:wonderland"), Scopes: []string{"me"}})
+		key, _ := tollgate.GenerateKey("HS256")
+		a, err := tollgate.New(tollgate.Config{Issuer: "https://as.test", Audience: []string{"https://api.test"}, SigningKey: key,
+			Scopes: map[string]string{"me": "you"}, Users: users, Hasher: plainHasher{},
+			Logins: tollgate.LoginLimits{FailuresPerUsername: 4, Shared: shared}, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.TokenHandler()
+	}
+	a, b := replica(), replica()
+	login := func(h http.Handler, ip, pass string) int {
+		r := httptest.NewRequest("POST", "/token", strings.NewReader("grant_type=password&username=alice&password="+pass))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.RemoteAddr = ip + ":1000"
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Code
+	}
+	for i := range 4 {
+		h := a
+		if i%2 == 1 {
+			h = b
+		}
+		if code := login(h, fmt.Sprint("203.0.113.", i+1), "guess"); code != http.StatusBadRequest {
+			t.Fatalf("guess %d: %d", i+1, code)
+		}
+	}
+	for _, h := range []http.Handler{a, b} {
+		if code := login(h, "203.0.113.50", "wonderland"); code != http.StatusTooManyRequests {
+			t.Errorf("after 4 guesses over two replicas: %d, want 429 on each", code)
+		}
+	}
+}
+
+// plainHasher stands in for bcrypt. Never use such a hasher outside a test.
+type plainHasher struct{}
+
+func (plainHasher) Hash(p string) ([]byte, error) { return []byte("plain:" + p), nil }
+func (plainHasher) Verify(h []byte, p string) (bool, error) {
+	return subtle.ConstantTimeCompare(h, []byte("plain:"+p)) == 1, nil
+}
+func (plainHasher) NeedsRehash([]byte) bool { return false }

@@ -344,6 +344,7 @@ func newServer(o options, logger *slog.Logger) (http.Handler, func(), error) {
 		Hasher:           hasher,
 		AccessTTL:        o.accessTTL,
 		RefreshTTL:       o.refreshTTL,
+		Logins:           tollgate.LoginLimits{Shared: st.counters},
 		OnEvent:          auditLog(logger),
 		Logger:           logger,
 	})

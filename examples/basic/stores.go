@@ -17,7 +17,8 @@ import (
 type stores struct {
 	users    tollgate.UserStore
 	refresh  tollgate.RefreshStore
-	denylist tollgate.Denylist // nil in memory, as before -store
+	denylist tollgate.Denylist     // nil in memory, as before -store
+	counters tollgate.CounterStore // the login throttle's, shared by replicas (redis); nil: per process
 	// add stores a demo user unless one of its name exists.
 	add func(ctx context.Context, u tollgate.User) error
 	// ready reports whether the stores answer (GET /readyz).
@@ -85,14 +86,14 @@ func openStores(ctx context.Context, spec string) (*stores, error) {
 		}
 		users := memstore.NewUsers()
 		return &stores{
-			users: users, refresh: rs.Refresh(), denylist: rs.Denylist(),
+			users: users, refresh: rs.Refresh(), denylist: rs.Denylist(), counters: rs.Counters(),
 			add: func(_ context.Context, u tollgate.User) error {
 				users.Put(u)
 				return nil
 			},
 			ready:   rs.Ping,
 			close:   func() { _ = rs.Close() },
-			durable: "sessions and revocations in Redis (with its append-only file on); users in memory",
+			durable: "sessions, revocations and the login throttle's counts in Redis (with its append-only file on); users in memory",
 		}, nil
 	}
 	return nil, fmt.Errorf("-store %q: use memory, sqlite:PATH, a postgres:// URL or a redis:// URL", spec)
