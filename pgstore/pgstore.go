@@ -168,8 +168,8 @@ func (db *DB) Denylist() *Denylist { return &Denylist{db: db} }
 // a refresh grant never waits for a purge.
 const PurgeBatch = 1000
 
-// Purge deletes, at now, the refresh families and denylist entries that
-// have expired (which are never returned anyway), PurgeBatch rows per
+// Purge deletes, at now, the refresh families, denylist entries and
+// throttle counters that have expired (which are never returned anyway), PurgeBatch rows per
 // statement. It returns how many rows it deleted, and stops early with
 // ctx's error when ctx is done.
 func (db *DB) Purge(ctx context.Context, now time.Time) (int, error) {
@@ -179,6 +179,8 @@ func (db *DB) Purge(ctx context.Context, now time.Time) (int, error) {
 			SELECT id FROM tollgate_refresh_families WHERE drop_after <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
 		`DELETE FROM tollgate_denylist WHERE jti IN (
 			SELECT jti FROM tollgate_denylist WHERE until <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+		`DELETE FROM tollgate_counters WHERE key IN (
+			SELECT key FROM tollgate_counters WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
 	} {
 		for {
 			if err := ctx.Err(); err != nil {

@@ -303,3 +303,7 @@ func BenchmarkFamilyBytes(b *testing.B) {
 		b.ReportMetric(float64(after-before)/100_000, "bytes/family")
 	}
 }
+
+func TestCountersConformance(t *testing.T) {
+	storetest.TestCounterStore(t, func(t *testing.T) tollgate.CounterStore { return open(t).Counters() })
+}

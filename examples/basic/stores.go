@@ -30,8 +30,8 @@ type stores struct {
 
 // storeUsage is -store's help.
 const storeUsage = "where state lives: `memory`, sqlite:PATH (one file: users, sessions, revocations),\n" +
-	"postgres://... (all state, shared by replicas) or redis://... (sessions and revocations,\n" +
-	"shared by replicas; users in memory)"
+	"postgres://... (all state, shared by replicas) or redis://... (sessions, revocations and the\n" +
+	"login throttle, shared by replicas; users in memory)"
 
 // openStores opens the stores -store names.
 func openStores(ctx context.Context, spec string) (*stores, error) {
@@ -70,14 +70,14 @@ func openStores(ctx context.Context, spec string) (*stores, error) {
 			return nil, err
 		}
 		return &stores{
-			users: db.Users(), refresh: db.Refresh(), denylist: db.Denylist(),
+			users: db.Users(), refresh: db.Refresh(), denylist: db.Denylist(), counters: db.Counters(),
 			add: func(ctx context.Context, u tollgate.User) error {
 				_, err := db.Users().Add(ctx, u)
 				return err
 			},
 			ready:   db.Ping,
 			close:   db.Close,
-			durable: "users, sessions and revocations in PostgreSQL",
+			durable: "users, sessions, revocations and the login throttle's counts in PostgreSQL",
 		}, nil
 	case strings.HasPrefix(spec, "redis://") || strings.HasPrefix(spec, "rediss://"):
 		rs, err := redisstore.Open(ctx, spec, "tollgate:")
