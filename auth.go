@@ -62,6 +62,14 @@ type Config struct {
 	// token of a key the issuer removed stops working with it.
 	KeySource KeySource
 
+	// Issuers, for a resource server that trusts several authorization
+	// servers, lists each with its own name, audiences and keys, in place
+	// of Issuer, Audience, VerificationKeys and KeySource (leave those
+	// empty): a token is checked only against the keys of the issuer its
+	// "iss" names, and with that issuer's audiences. The other settings
+	// hold for all. Such an Authenticator only verifies.
+	Issuers []Issuer
+
 	// Scopes registers every scope of the service, with a description.
 	// Scopes not registered are never granted, and requiring one in
 	// [Authenticator.RequireScopes] panics at setup. A user holding an
@@ -243,6 +251,11 @@ type Authenticator struct {
 	// debugLimit bounds the debug lines of rejected tokens.
 	debugLimit logflood.Limiter
 
+	// issuers, with Config.Issuers, are the Authenticators of the trusted
+	// issuers by "iss", and issuerOrder the same in Config order.
+	issuers     map[string]*Authenticator
+	issuerOrder []*Authenticator
+
 	// reported holds the unregistered scopes of users already reported.
 	reportMu sync.Mutex
 	reported map[string]bool
@@ -251,6 +264,9 @@ type Authenticator struct {
 // New checks cfg, fills in defaults and returns an Authenticator. All
 // configuration errors are reported together.
 func New(cfg Config) (*Authenticator, error) {
+	if len(cfg.Issuers) > 0 {
+		return newTrusting(cfg)
+	}
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("tollgate: "+format, args...)) }
 

@@ -63,6 +63,13 @@ func (a *Authenticator) replaceRing(keys []*Key, v uint64) *keyRing {
 // verifyRefreshing is verifyAccess, asking the KeySource for its keys
 // again once when the token names a key id it does not know.
 func (a *Authenticator) verifyRefreshing(ctx context.Context, token string) (*Principal, error) {
+	if a.issuers != nil {
+		sub, err := a.trusted(token)
+		if err != nil {
+			return nil, err
+		}
+		return sub.verifyRefreshing(ctx, token)
+	}
 	p, err := a.verifyAccess(token)
 	if a.cfg.KeySource == nil || !errors.Is(err, errKid) {
 		return p, err
