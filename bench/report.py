@@ -180,7 +180,7 @@ def backends(w, R):
     w("| --- | ---: | ---: | --- | ---: |")
     rows = [("memory (`memstore`)", "BenchmarkBackendRefreshGrant", "none"),
             ("SQLite (`sqlitestore`, one file)", "BenchmarkRefreshGrant/sqlitestore", "none (in process): 3 statements"),
-            ("PostgreSQL (`pgstore`)", "BenchmarkRefreshGrant/pgstore", "3: user, Lookup, Rotate (one function call)"),
+            ("PostgreSQL (`pgstore`)", "BenchmarkRefreshGrant/pgstore", "2: the family with its user (one join), Rotate (one function call)"),
             ("Redis (`redisstore`, users in memory)", "BenchmarkRefreshGrant/redisstore", "2: Lookup (HGETALL), Rotate (one script)")]
     for label, name, rt in rows:
         d = u.get(name)

@@ -8,8 +8,8 @@
 // method is one statement, so one round trip; spending a refresh token
 // (Rotate) is one call of the tollgate_rotate function, which locks the
 // family's row and replaces or deletes it. A refresh grant takes two
-// round trips to the refresh store (Lookup, then Rotate) and, with users
-// here too, one for the user.
+// round trips: the family with its user (one join, when users are here
+// too: [tollgate.FamilyUserLookup]), then Rotate.
 //
 //	db, err := pgstore.Open(ctx, "postgres://tollgate@db/tollgate") // applies the schema
 //	if err != nil { ... }

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/tollgate-go/tollgate"
 	"github.com/tollgate-go/tollgate/internal/testserver"
 	"github.com/tollgate-go/tollgate/pgstore"
@@ -276,8 +278,8 @@ func benchStores(b *testing.B) (storetest.Stores, *pgstore.DB) {
 }
 
 // BenchmarkRefreshGrant: refresh grants through TokenHandler with every
-// store in PostgreSQL on loopback: the user lookup, Lookup and Rotate,
-// three round trips (two to the refresh store).
+// store in PostgreSQL on loopback: two round trips (the family with its
+// user, then Rotate; TestRefreshGrantRoundTrips counts them).
 func BenchmarkRefreshGrant(b *testing.B) {
 	s, _ := benchStores(b)
 	storetest.BenchmarkRefreshGrant(b, s)
@@ -306,4 +308,43 @@ func BenchmarkFamilyBytes(b *testing.B) {
 
 func TestCountersConformance(t *testing.T) {
 	storetest.TestCounterStore(t, func(t *testing.T) tollgate.CounterStore { return open(t).Counters() })
+}
+
+// queryCounter counts the queries sent on a pool's connections.
+type queryCounter struct{ n atomic.Int64 }
+
+func (q *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	q.n.Add(1)
+	return ctx
+}
+func (q *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// TestRefreshGrantRoundTrips: a refresh grant with users and families in
+// PostgreSQL makes two round trips: the family with its user (one join),
+// and Rotate (one function call).
+func TestRefreshGrantRoundTrips(t *testing.T) {
+	base := open(t) // a schema of its own
+	cfg, err := pgxpool.ParseConfig(pgstore.URLForTest(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qc := &queryCounter{}
+	cfg.ConnConfig.Tracer = qc
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	db, err := pgstore.New(t.Context(), pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, h := authFor(t, db)
+	rt := refreshTokenOf(t, post(h, url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"wonderland"}}))
+	before := qc.n.Load()
+	rt = refreshTokenOf(t, post(h, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}))
+	if n := qc.n.Load() - before; n != 2 {
+		t.Errorf("a refresh grant made %d queries, want 2 (the family with its user, then Rotate)", n)
+	}
+	_ = rt
 }

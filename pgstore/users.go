@@ -29,25 +29,53 @@ var (
 // LookupUser returns the user with the given username, or an error
 // wrapping tollgate.ErrNotFound.
 func (s *Users) LookupUser(ctx context.Context, username string) (*tollgate.User, error) {
-	var u tollgate.User
-	var profile []byte
-	var validAfter int64
-	err := s.db.pool.QueryRow(ctx,
-		"SELECT username, id, password_hash, scopes, disabled, valid_after, profile FROM tollgate_users WHERE username = $1", username).
-		Scan(&u.Username, &u.ID, &u.PasswordHash, &u.Scopes, &u.Disabled, &validAfter, &profile)
+	var r userRow
+	err := s.db.pool.QueryRow(ctx, "SELECT "+userColumns+" FROM tollgate_users WHERE username = $1", username).Scan(r.dest()...)
 	switch {
 	case isNoRows(err):
 		return nil, fmt.Errorf("pgstore: user %q: %w", username, tollgate.ErrNotFound)
 	case err != nil:
 		return nil, fmt.Errorf("pgstore: lookup user: %w", err)
 	}
-	if profile != nil {
-		if err := json.Unmarshal(profile, &u.Profile); err != nil {
-			return nil, fmt.Errorf("pgstore: user %q: profile: %w", username, err)
+	return r.user()
+}
+
+// userRow is a row of userColumns being scanned; NULLs (a LEFT JOIN
+// without a user) leave it empty.
+type userRow struct {
+	username, id *string
+	hash         []byte
+	scopes       []string
+	disabled     *bool
+	validAfter   *int64
+	profile      []byte
+}
+
+func (r *userRow) dest() []any {
+	return []any{&r.username, &r.id, &r.hash, &r.scopes, &r.disabled, &r.validAfter, &r.profile}
+}
+
+// user is the scanned user, or nil if the row held none.
+func (r *userRow) user() (*tollgate.User, error) {
+	if r.username == nil {
+		return nil, nil
+	}
+	u := &tollgate.User{Username: *r.username, PasswordHash: r.hash, Scopes: r.scopes}
+	if r.id != nil {
+		u.ID = *r.id
+	}
+	if r.disabled != nil {
+		u.Disabled = *r.disabled
+	}
+	if r.validAfter != nil {
+		u.ValidAfter = fromUnixNano(*r.validAfter)
+	}
+	if r.profile != nil {
+		if err := json.Unmarshal(r.profile, &u.Profile); err != nil {
+			return nil, fmt.Errorf("pgstore: user %q: profile: %w", u.Username, err)
 		}
 	}
-	u.ValidAfter = fromUnixNano(validAfter)
-	return &u, nil
+	return u, nil
 }
 
 // HeldScopes returns every scope that at least one user holds, sorted.

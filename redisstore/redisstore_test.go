@@ -224,3 +224,59 @@ func (plainHasher) Verify(h []byte, p string) (bool, error) {
 	return subtle.ConstantTimeCompare(h, []byte("plain:"+p)) == 1, nil
 }
 func (plainHasher) NeedsRehash([]byte) bool { return false }
+
+// TestRedisDownThenBack kills the real Redis server mid-session: the
+// token endpoint answers 503 temporarily_unavailable with Retry-After, a
+// refresh during the outage spends nothing, and once Redis is back (with
+// its append-only file) the same refresh token works without a restart
+// of the service.
+func TestRedisDownThenBack(t *testing.T) {
+	srv := testserver.StartRedis(t, true)
+	s := open(t, srv)
+	users := memstore.NewUsers()
+	users.Put(tollgate.User{Username: "alice", PasswordHash: []byte("plain:wonderland"), Scopes: []string{"me"}})
+	key, _ := tollgate.GenerateKey("HS256")
+	a, err := tollgate.New(tollgate.Config{Issuer: "https://as.test", Audience: []string{"https://api.test"}, SigningKey: key,
+		Scopes: map[string]string{"me": "you"}, Users: users, Refresh: s.Refresh(), Denylist: s.Denylist(), Hasher: plainHasher{},
+		Logins: tollgate.LoginLimits{Shared: s.Counters()}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := a.TokenHandler()
+	post := func(form string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", "/token", strings.NewReader(form))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	rtOf := func(w *httptest.ResponseRecorder) string {
+		_, rest, _ := strings.Cut(w.Body.String(), `"refresh_token":"`)
+		tok, _, _ := strings.Cut(rest, `"`)
+		return tok
+	}
+	w := post("grant_type=password&username=alice&password=wonderland")
+	if w.Code != http.StatusOK {
+		t.Fatalf("login: %d %s", w.Code, w.Body)
+	}
+	rt := rtOf(w)
+	srv.Stop()
+	for _, form := range []string{"grant_type=password&username=alice&password=wonderland", "grant_type=refresh_token&refresh_token=" + rt} {
+		w := post(form)
+		if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), `"error":"temporarily_unavailable"`) {
+			t.Errorf("with Redis down: %d %q %s", w.Code, w.Header().Get("Retry-After"), w.Body)
+		}
+	}
+	srv.Start()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		w := post("grant_type=refresh_token&refresh_token=" + rt)
+		if w.Code == http.StatusOK {
+			break
+		}
+		if w.Code != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			t.Fatalf("refresh after Redis came back: %d %s", w.Code, w.Body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
@@ -139,11 +140,33 @@ func TestClusterRedis(t *testing.T) {
 	clusterChecks(t, runCluster(t, "redis://"+rd.Addr()+"/0"))
 }
 
-// TestFlags: -store must name a shared store.
+// TestFlags: -store must name a shared store; by default the cluster
+// starts a PostgreSQL of its own.
 func TestFlags(t *testing.T) {
-	for _, args := range [][]string{{}, {"-store", "memory"}, {"-store", "sqlite:x.db"}} {
+	for _, args := range [][]string{{"-store", "memory"}, {"-store", "sqlite:x.db"}, {"-store", ""}} {
 		if _, err := parseOptions(args, io.Discard); err == nil {
 			t.Errorf("parseOptions(%q) succeeded", args)
 		}
+	}
+	if o, err := parseOptions(nil, io.Discard); err != nil || o.store != "postgres" {
+		t.Errorf("defaults: %+v, %v", o, err)
+	}
+}
+
+// TestOwnServer: with -store postgres or redis the cluster starts a
+// server of its own, and stopping it removes it.
+func TestOwnServer(t *testing.T) {
+	for _, kind := range []string{"postgres", "redis"} {
+		url, stop, err := ownServer(kind)
+		if err != nil && os.Getenv("TOLLGATE_REQUIRE_SERVERS") == "" && strings.Contains(err.Error(), "apt-get install") {
+			t.Skip(err) // no server binaries here
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		if !strings.HasPrefix(url, kind) {
+			t.Errorf("%s: URL %q", kind, url)
+		}
+		stop()
 	}
 }

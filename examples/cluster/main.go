@@ -6,11 +6,14 @@
 // and the API picks up key rotations and keeps verifying while the
 // replicas are down.
 //
-//	go run ./examples/cluster -store postgres://tollgate@127.0.0.1:5432/tollgate
-//	go run ./examples/cluster -store redis://127.0.0.1:6379/0
+//	go run ./examples/cluster                  # a PostgreSQL of its own, in a temporary directory
+//	go run ./examples/cluster -store redis      # a redis-server of its own (append-only file on)
+//	go run ./examples/cluster -store postgres://tollgate@db.example:5432/tollgate
 //
-// It builds both examples with the go command, starts them, prints their
-// URLs and stops them on SIGINT or SIGTERM.
+// It builds both examples with the go command, starts them (and the
+// store's server, unless -store is a URL), prints their URLs and stops
+// everything on SIGINT or SIGTERM. A server of its own needs Debian's
+// postgresql or redis-server package.
 package main
 
 import (
@@ -33,6 +36,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tollgate-go/tollgate/internal/testserver"
 )
 
 // options are the command line.
@@ -47,7 +52,7 @@ func parseOptions(args []string, out io.Writer) (options, error) {
 	o := options{stdout: io.Discard, stderr: io.Discard}
 	fs := flag.NewFlagSet("cluster", flag.ContinueOnError)
 	fs.SetOutput(out)
-	fs.StringVar(&o.store, "store", "", "the shared store: a postgres:// or redis:// `URL` (required)")
+	fs.StringVar(&o.store, "store", "postgres", "the shared store: postgres or redis (a server of its own, on loopback), or a postgres:// or redis:// `URL`")
 	fs.StringVar(&o.a, "a", "127.0.0.1:8010", "replica A's `address` (the issuer's URL is http:// and this)")
 	fs.StringVar(&o.b, "b", "127.0.0.1:8011", "replica B's `address`")
 	fs.StringVar(&o.api, "api", "127.0.0.1:8012", "the resource API's `address`")
@@ -55,8 +60,8 @@ func parseOptions(args []string, out io.Writer) (options, error) {
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
-	if !strings.HasPrefix(o.store, "postgres://") && !strings.HasPrefix(o.store, "postgresql://") && !strings.HasPrefix(o.store, "redis://") {
-		return o, errors.New("-store must be a postgres:// or redis:// URL: the replicas share it")
+	if o.store != "postgres" && o.store != "redis" && !strings.HasPrefix(o.store, "postgres://") && !strings.HasPrefix(o.store, "postgresql://") && !strings.HasPrefix(o.store, "redis://") {
+		return o, errors.New("-store must be postgres, redis, or a postgres:// or redis:// URL: the replicas share it")
 	}
 	return o, nil
 }
@@ -73,6 +78,16 @@ func main() {
 		os.Exit(2)
 	}
 	o.stdout, o.stderr = os.Stdout, os.Stderr
+	if o.store == "postgres" || o.store == "redis" {
+		var stopServer func()
+		o.store, stopServer, err = ownServer(o.store)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "cluster:", err)
+			os.Exit(1)
+		}
+		defer stopServer()
+		fmt.Println("store:    ", o.store)
+	}
 	c, err := start(ctx, o)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cluster:", err)
@@ -81,6 +96,19 @@ func main() {
 	defer c.stopAll()
 	fmt.Printf("replica A: %s\nreplica B: %s\nAPI:       %s (JWKS from A)\n", c.url(o.a), c.url(o.b), c.url(o.api))
 	<-ctx.Done()
+}
+
+// ownServer starts a PostgreSQL or Redis server of the cluster's own on
+// loopback and returns its URL.
+func ownServer(kind string) (url string, stop func(), err error) {
+	stop, err = testserver.Run(func(t testserver.T) {
+		if kind == "redis" {
+			url = "redis://" + testserver.StartRedis(t, true).Addr() + "/0"
+			return
+		}
+		url = testserver.StartPostgres(t).URL("postgres", "")
+	})
+	return url, stop, err
 }
 
 // cluster is the running processes.

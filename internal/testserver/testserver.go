@@ -6,6 +6,8 @@
 // Without the server binaries a test is skipped with a message naming
 // the Debian package to install, unless TOLLGATE_REQUIRE_SERVERS is set
 // (as .ci/run sets it): then it fails.
+//
+// A program (examples/cluster) starts them with Run, outside a test.
 package testserver
 
 import (
@@ -23,8 +25,20 @@ import (
 	"time"
 )
 
+// T is what the servers need of their caller: a testing.TB, or Run's.
+type T interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Skip(args ...any)
+	Cleanup(func())
+	TempDir() string
+}
+
+var _ T = testing.TB(nil)
+
 // missing skips t, or fails it when servers are required.
-func missing(t testing.TB, what, pkg string) {
+func missing(t T, what, pkg string) {
 	t.Helper()
 	msg := fmt.Sprintf("%s not found: apt-get install %s", what, pkg)
 	if os.Getenv("TOLLGATE_REQUIRE_SERVERS") != "" {
@@ -34,7 +48,7 @@ func missing(t testing.TB, what, pkg string) {
 }
 
 // FreePort returns a loopback port nobody listens on now.
-func FreePort(t testing.TB) int {
+func FreePort(t T) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -46,7 +60,7 @@ func FreePort(t testing.TB) int {
 
 // Postgres is a PostgreSQL server of a test's own.
 type Postgres struct {
-	t       testing.TB
+	t       T
 	bin     string // the directory of initdb and pg_ctl
 	dir     string // data, socket and log
 	Port    int
@@ -76,7 +90,7 @@ func postgresBin() string {
 // starts it on a free loopback port, with fsync off (a test's data need
 // not survive a crash of the machine). As root, the server runs as the
 // "postgres" user, since PostgreSQL refuses to run as root.
-func StartPostgres(t testing.TB) *Postgres {
+func StartPostgres(t T) *Postgres {
 	t.Helper()
 	bin := postgresBin()
 	if bin == "" {
@@ -163,7 +177,7 @@ func (p *Postgres) URL(db, searchPath string) string {
 
 // Redis is a Redis server of a test's own.
 type Redis struct {
-	t    testing.TB
+	t    T
 	bin  string
 	dir  string
 	Port int
@@ -175,7 +189,7 @@ type Redis struct {
 // temporary directory. With aof, the append-only file is on with
 // appendfsync always, the persistence refresh tokens need to survive a
 // restart.
-func StartRedis(t testing.TB, aof bool) *Redis {
+func StartRedis(t T, aof bool) *Redis {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -238,3 +252,51 @@ func (r *Redis) Stop() {
 
 // Addr is the server's address.
 func (r *Redis) Addr() string { return "127.0.0.1:" + strconv.Itoa(r.Port) }
+
+// Run calls start with a T for a program: a failure or a skip becomes
+// Run's error, and stop runs the cleanups (stopping the servers, removing
+// their files) in reverse order.
+func Run(start func(t T)) (stop func(), err error) {
+	p := &progT{}
+	defer func() {
+		if r := recover(); r != nil {
+			e, ok := r.(progFailure)
+			if !ok {
+				panic(r)
+			}
+			p.stop()
+			stop, err = nil, error(e)
+		}
+	}()
+	start(p)
+	return p.stop, nil
+}
+
+// progFailure is a progT's Fatal or Skip, carried by a panic to Run.
+type progFailure struct{ msg string }
+
+func (e progFailure) Error() string { return e.msg }
+
+// progT is Run's T.
+type progT struct{ cleanups []func() }
+
+func (p *progT) Helper()                           {}
+func (p *progT) Fatal(args ...any)                 { panic(progFailure{fmt.Sprint(args...)}) }
+func (p *progT) Fatalf(format string, args ...any) { panic(progFailure{fmt.Sprintf(format, args...)}) }
+func (p *progT) Skip(args ...any)                  { panic(progFailure{fmt.Sprint(args...)}) }
+func (p *progT) Cleanup(f func())                  { p.cleanups = append(p.cleanups, f) }
+func (p *progT) TempDir() string {
+	d, err := os.MkdirTemp("", "tollgate-server-")
+	if err != nil {
+		p.Fatal(err)
+	}
+	p.Cleanup(func() { _ = os.RemoveAll(d) })
+	return d
+}
+
+func (p *progT) stop() {
+	for i := len(p.cleanups) - 1; i >= 0; i-- {
+		p.cleanups[i]()
+	}
+	p.cleanups = nil
+}
