@@ -11,10 +11,10 @@ import (
 // (Config.Issuers): its "iss", the audiences its tokens must name, and
 // its keys, static or from a [KeySource] (package remotekeys).
 type Issuer struct {
-	Issuer           string
-	Audience         []string
-	VerificationKeys []*Key
-	KeySource        KeySource
+	Issuer           string    // the "iss" its tokens carry, as Config.Issuer
+	Audience         []string  // the audiences its tokens must name, as Config.Audience
+	VerificationKeys []*Key    // its keys, as Config.VerificationKeys
+	KeySource        KeySource // or its keys over time, as Config.KeySource
 }
 
 // newTrusting builds an Authenticator that verifies the tokens of every
