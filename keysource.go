@@ -11,8 +11,9 @@ import (
 // Config.KeySource. Implementations must be safe for concurrent use, and
 // Keys must be cheap: it is called on every verification.
 type KeySource interface {
-	// Keys returns the current keys and their version, which changes
-	// whenever the keys do. The slice is not modified by tollgate.
+	// Keys returns the current keys and their version, which grows
+	// whenever the keys change (a smaller version than one seen before is
+	// an older set, and ignored). The slice is not modified by tollgate.
 	Keys() (keys []*Key, version uint64)
 
 	// Refresh is called when a token names a key id that is not among
@@ -31,7 +32,7 @@ func (a *Authenticator) ring() *keyRing {
 		return r
 	}
 	keys, v := a.cfg.KeySource.Keys()
-	if v == r.version {
+	if v <= r.version {
 		return r
 	}
 	return a.replaceRing(keys, v)
@@ -44,8 +45,8 @@ func (a *Authenticator) replaceRing(keys []*Key, v uint64) *keyRing {
 	a.ringMu.Lock()
 	defer a.ringMu.Unlock()
 	r := a.keys.Load()
-	if r.version == v {
-		return r
+	if v <= r.version {
+		return r // this set, or a newer one, is in place: never roll back
 	}
 	next, err := newKeyRing(a.cfg.SigningKey, append(slices.Clip(a.cfg.VerificationKeys), keys...), a.cfg.Cache)
 	if err != nil {
@@ -70,14 +71,18 @@ func (a *Authenticator) verifyRefreshing(ctx context.Context, token string) (*Pr
 		}
 		return sub.verifyRefreshing(ctx, token)
 	}
-	p, err := a.verifyAccess(token)
+	used := a.ring()
+	p, err := a.verifyWith(used, token)
 	if a.cfg.KeySource == nil || !errors.Is(err, errKid) {
 		return p, err
 	}
-	keys, v := a.cfg.KeySource.Refresh(ctx)
-	if v == a.keys.Load().version {
-		return p, err // nothing new: the key id is unknown
+	if keys, v := a.cfg.KeySource.Refresh(ctx); v > used.version {
+		a.replaceRing(keys, v)
 	}
-	a.replaceRing(keys, v)
-	return a.verifyAccess(token)
+	// Retry with whatever is newer than the ring that failed: the
+	// refresh's keys, or another request's.
+	if now := a.ring(); now.version > used.version {
+		return a.verifyWith(now, token)
+	}
+	return p, err // nothing new: the key id is unknown
 }

@@ -92,3 +92,30 @@ func sameKID(t *testing.T, fs ...*fixture) []*tollgate.Key {
 	}
 	return keys
 }
+
+// TestKeySourceRaceOnRotation: a request that met an unknown kid while
+// another request installed the new keys verifies with them (it retries
+// with whatever is newer than the ring that failed), and an older set
+// never replaces a newer one.
+func TestKeySourceRaceOnRotation(t *testing.T) {
+	k1, k2 := testKey(t, "ES256"), testKey(t, "EdDSA")
+	signer2 := newFixture(t, "EdDSA", func(c *tollgate.Config) { c.SigningKey = k2 })
+	src := &fakeSource{}
+	src.set(k1.Public())
+	rs := newFixture(t, "", func(c *tollgate.Config) {
+		c.SigningKey, c.Users, c.Refresh, c.Hasher, c.KeySource = nil, nil, nil, nil, src
+	})
+	t2 := signer2.login(t, "alice", "wonderland").AccessToken
+	// While this request asks the source again, another one has already
+	// brought the new set in.
+	src.onRefresh = func() {
+		src.onRefresh = nil
+		src.set(k1.Public(), k2.Public())
+		if rec := rs.get("/users/me", "Bearer "+t2); rec.Code != http.StatusOK {
+			t.Errorf("the other request: %d", rec.Code)
+		}
+	}
+	if rec := rs.get("/users/me", "Bearer "+t2); rec.Code != http.StatusOK {
+		t.Errorf("a request that met the unknown kid just before the new keys came in: %d, want 200", rec.Code)
+	}
+}

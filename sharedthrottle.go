@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"math"
 	"net/netip"
 	"time"
 
@@ -31,12 +32,14 @@ type CounterOp struct {
 	Delta  int64
 	Limit  int64 // checked before anything is added; 0: none
 	Window time.Duration
+	Renew  bool // a positive Delta restarts the counter's Window (a mark kept while it is used)
 }
 
 // sharedTicket is an attempt as the shared counters hold it.
 type sharedTicket struct {
 	user    string // the key of the username's failures: its own, or the known address's
 	ip, net string // "" without an address
+	addr    string // the address, as keyed
 	known   string // the key that marks the address as known for the username
 	fails   int64  // the username's failures after this attempt
 	viaPair bool   // a locked username, through an address it logged in from
@@ -62,6 +65,7 @@ func (a *Authenticator) sharedBegin(ctx context.Context, username string, ip net
 		st.ip = "tollgate:login:ip:" + ip.String()
 		st.net = "tollgate:login:net:" + prefixOf(ip).String()
 		st.known = sharedKey("known", username+"\x00"+ip.String())
+		st.addr = ip.String()
 	}
 	// Is the username locked, and is this an address it logged in from?
 	// A read (deltas 0): the answer may be a moment old, as the local
@@ -118,8 +122,13 @@ func (a *Authenticator) sharedEnd(ctx context.Context, st sharedTicket, username
 		fails := st.fails
 		ops = append(ops, CounterOp{Key: st.user, Delta: -fails, Window: w}, CounterOp{Key: sharedKey("ok", username), Delta: 1, Window: w})
 		if st.ip != "" {
+			// The address is known for 30 days from this success, and its
+			// failures for the username (counted while it was locked) go.
 			ops = append(ops, CounterOp{Key: st.ip, Delta: -1, Window: w}, CounterOp{Key: st.ip + ":ok", Delta: 1, Window: w},
-				CounterOp{Key: st.known, Delta: 1, Window: knownFor})
+				CounterOp{Key: st.known, Delta: 1, Window: knownFor, Renew: true})
+			if !st.viaPair {
+				ops = append(ops, CounterOp{Key: sharedKey("pairfail", username+"\x00"+st.addr), Delta: math.MinInt32, Window: w})
+			}
 		}
 	case loginShed:
 		ops = append(ops, CounterOp{Key: st.user, Delta: -1, Window: w})

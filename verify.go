@@ -53,10 +53,14 @@ func invalid(cause error) *Error {
 // Every failure is invalid_token. A token verified before is found in the
 // key ring's cache; its times are checked again on every use.
 func (a *Authenticator) verifyAccess(token string) (*Principal, error) {
+	return a.verifyWith(a.ring(), token)
+}
+
+// verifyWith is verifyAccess with the key ring ring.
+func (a *Authenticator) verifyWith(ring *keyRing, token string) (*Principal, error) {
 	if len(token) > maxTokenBytes {
 		return nil, kindInvalidToken.new(descTokenTooLarge, errTooLarge)
 	}
-	ring := a.ring()
 	cache := ring.cache
 	if cache != nil {
 		if e := cache.get(token); e != nil {

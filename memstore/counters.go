@@ -92,6 +92,9 @@ func (c *Counters) Add(ctx context.Context, ops []tollgate.CounterOp) (int, time
 			c.m[op.Key] = v
 		}
 		v.n += op.Delta
+		if op.Renew && op.Delta > 0 {
+			v.expires = now.Add(op.Window)
+		}
 		counts[i] = v.n
 		if v.n <= 0 {
 			delete(c.m, op.Key)

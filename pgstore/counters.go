@@ -23,14 +23,15 @@ func (db *DB) Counters() *Counters { return &Counters{db: db} }
 func (c *Counters) Add(ctx context.Context, ops []tollgate.CounterOp) (int, time.Duration, []int64, error) {
 	keys := make([]string, len(ops))
 	deltas, limits, windows := make([]int64, len(ops)), make([]int64, len(ops)), make([]int64, len(ops))
+	renews := make([]bool, len(ops))
 	for i, op := range ops {
-		keys[i], deltas[i], limits[i], windows[i] = op.Key, op.Delta, op.Limit, int64(op.Window)
+		keys[i], deltas[i], limits[i], windows[i], renews[i] = op.Key, op.Delta, op.Limit, int64(op.Window), op.Renew
 	}
 	var over int
 	var retry int64
 	var counts []int64
-	err := c.db.pool.QueryRow(ctx, "SELECT * FROM tollgate_counter_add($1, $2, $3, $4, $5)",
-		keys, deltas, limits, windows, c.db.now().UnixNano()).Scan(&over, &retry, &counts)
+	err := c.db.pool.QueryRow(ctx, "SELECT * FROM tollgate_counter_add($1, $2, $3, $4, $5, $6)",
+		keys, deltas, limits, windows, renews, c.db.now().UnixNano()).Scan(&over, &retry, &counts)
 	if err != nil {
 		return -1, 0, nil, fmt.Errorf("pgstore: counters: %w", err)
 	}

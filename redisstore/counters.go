@@ -21,10 +21,10 @@ var _ tollgate.CounterStore = (*Counters)(nil)
 func (s *Store) Counters() *Counters { return &Counters{s: s} }
 
 // addScript checks every limit, then adds every delta. KEYS: the
-// counters. ARGV: delta, limit, window (ms) for each.
+// counters. ARGV: delta, limit, window (ms), renew ("1") for each.
 var addScript = redis.NewScript(`
 for i = 1, #KEYS do
-	local limit = tonumber(ARGV[(i - 1) * 3 + 2])
+	local limit = tonumber(ARGV[(i - 1) * 4 + 2])
 	if limit > 0 then
 		local v = tonumber(redis.call('GET', KEYS[i]) or '0')
 		if v >= limit then
@@ -34,7 +34,7 @@ for i = 1, #KEYS do
 end
 local counts = {}
 for i = 1, #KEYS do
-	local delta = tonumber(ARGV[(i - 1) * 3 + 1])
+	local delta = tonumber(ARGV[(i - 1) * 4 + 1])
 	local v = 0
 	if delta == 0 then
 		v = tonumber(redis.call('GET', KEYS[i]) or '0')
@@ -42,8 +42,8 @@ for i = 1, #KEYS do
 		local existed = redis.call('EXISTS', KEYS[i]) == 1
 		if existed or delta > 0 then
 			v = redis.call('INCRBY', KEYS[i], delta)
-			if not existed then
-				redis.call('PEXPIRE', KEYS[i], ARGV[(i - 1) * 3 + 3])
+			if not existed or (delta > 0 and ARGV[(i - 1) * 4 + 4] == '1') then
+				redis.call('PEXPIRE', KEYS[i], ARGV[(i - 1) * 4 + 3])
 			end
 			if v <= 0 then
 				redis.call('DEL', KEYS[i])
@@ -58,10 +58,14 @@ return {-1, counts}`)
 // Add implements [tollgate.CounterStore] in one round trip.
 func (c *Counters) Add(ctx context.Context, ops []tollgate.CounterOp) (int, time.Duration, []int64, error) {
 	keys := make([]string, len(ops))
-	args := make([]any, 0, 3*len(ops))
+	args := make([]any, 0, 4*len(ops))
 	for i, op := range ops {
 		keys[i] = c.s.prefix + "ctr:" + op.Key
-		args = append(args, op.Delta, op.Limit, max(op.Window.Milliseconds(), 1))
+		renew := "0"
+		if op.Renew {
+			renew = "1"
+		}
+		args = append(args, op.Delta, op.Limit, max(op.Window.Milliseconds(), 1), renew)
 	}
 	res, err := addScript.Run(ctx, c.s.rdb, keys, args...).Slice()
 	if err != nil {

@@ -155,11 +155,17 @@ func (s *Set) Keys() ([]*tollgate.Key, uint64) {
 // Refresh fetches the set again for a token naming an unknown key id,
 // unless such a fetch happened within Options.UnknownKeyInterval, and
 // returns the keys then current. A failed fetch keeps the keys.
+//
+// The fetch does not end with the request that caused it (the client's
+// Options.Timeout bounds it): a client that asks with a made-up key id
+// and hangs up at once must not use up the interval without a fetch.
 func (s *Set) Refresh(ctx context.Context) ([]*tollgate.Key, uint64) {
 	s.fetchMu.Lock()
 	if time.Since(s.lastUnknown) >= s.o.UnknownKeyInterval {
 		s.lastUnknown = time.Now()
-		_ = s.fetchLocked(ctx)
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		_ = s.fetchLocked(fctx)
+		cancel()
 	}
 	s.fetchMu.Unlock()
 	return s.Keys()
@@ -296,13 +302,16 @@ func (s *Set) event(ctx context.Context, e audit.Event) {
 	}
 }
 
-// sameKeys reports whether a and b hold the same keys, in any order.
+// sameKeys reports whether a and b hold the same keys, in any order and
+// however often each is listed.
 func sameKeys(a, b []*tollgate.Key) bool {
-	if len(a) != len(b) {
-		return false
-	}
 	for _, k := range a {
 		if !slices.ContainsFunc(b, k.Equal) {
+			return false
+		}
+	}
+	for _, k := range b {
+		if !slices.ContainsFunc(a, k.Equal) {
 			return false
 		}
 	}

@@ -347,3 +347,57 @@ func BenchmarkVerify(b *testing.B) {
 		})
 	}
 }
+
+// TestHangUpDoesNotBlockPickup: a request that names an unknown key id
+// and is cancelled at once still makes the fetch it caused, so an
+// attacker hanging up cannot keep a new key from being picked up.
+func TestHangUpDoesNotBlockPickup(t *testing.T) {
+	k1, k2 := key(t), key(t)
+	as := newIssuer(t, k1)
+	set := newSet(t, as, remotekeys.Options{UnknownKeyInterval: time.Hour})
+	as.rotate(t, k2, k1)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, v := set.Refresh(ctx)
+	if v != 2 {
+		t.Errorf("after a refresh asked by a cancelled request: version %d, want 2 (the fetch happened)", v)
+	}
+}
+
+// TestDuplicatesDoNotHideAChange: a set that lists a key twice and then
+// lists another key in its place is a change.
+func TestDuplicatesDoNotHideAChange(t *testing.T) {
+	k1, k2 := key(t), key(t)
+	body := func(keys ...*tollgate.Key) string {
+		var parts []string
+		for _, k := range keys {
+			a, err := tollgate.New(tollgate.Config{Issuer: issuer, Audience: []string{audience}, VerificationKeys: []*tollgate.Key{k.Public()}, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := httptest.NewRecorder()
+			a.JWKSHandler().ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+			jwk := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(w.Body.String()), `{"keys":[`), `]}`)
+			parts = append(parts, jwk)
+		}
+		return `{"keys":[` + strings.Join(parts, ",") + `]}`
+	}
+	var cur atomic.Value
+	cur.Store(body(k1, k1))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, cur.Load().(string))
+	}))
+	defer srv.Close()
+	set, err := remotekeys.New(t.Context(), srv.URL, remotekeys.Options{UnknownKeyInterval: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	cur.Store(body(k1, k2))
+	time.Sleep(2 * time.Millisecond)
+	keys, v := set.Refresh(t.Context())
+	if v != 2 || len(keys) != 2 || !keys[1].Equal(k2.Public()) && !keys[0].Equal(k2.Public()) {
+		t.Errorf("after [k1 k1] became [k1 k2]: version %d, %d keys; want version 2 with k2", v, len(keys))
+	}
+}

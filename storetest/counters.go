@@ -74,6 +74,16 @@ func TestCounterStore(t *testing.T, newStore func(t *testing.T) tollgate.Counter
 			t.Errorf("a counter past its window reads %d, want 0", c[0])
 		}
 	})
+	t.Run("RenewRestartsTheWindow", func(t *testing.T) {
+		s := newStore(t)
+		add(t, s, tollgate.CounterOp{Key: "k", Delta: 1, Window: 600 * time.Millisecond})
+		time.Sleep(400 * time.Millisecond)
+		add(t, s, tollgate.CounterOp{Key: "k", Delta: 1, Window: 600 * time.Millisecond, Renew: true})
+		time.Sleep(400 * time.Millisecond) // past the first window, within the renewed one
+		if _, _, c := add(t, s, tollgate.CounterOp{Key: "k", Window: w}); c[0] != 2 {
+			t.Errorf("a renewed counter reads %d after its first window, want 2 (Renew restarts the window)", c[0])
+		}
+	})
 	t.Run("ConcurrentLimitIsExact", func(t *testing.T) {
 		s := newStore(t)
 		var ok atomic.Int64
