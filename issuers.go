@@ -26,7 +26,7 @@ func newTrusting(cfg Config) (*Authenticator, error) {
 		return nil, errors.New("tollgate: with Config.Issuers, each issuer's name, audiences and keys go in its Issuer, and the Authenticator only verifies: leave Config.Issuer, Audience, SigningKey, VerificationKeys and KeySource empty")
 	}
 	subs := make(map[string]*Authenticator, len(cfg.Issuers))
-	var order []*Authenticator
+	order := make([]*Authenticator, 0, len(cfg.Issuers))
 	var errs []error
 	for i, is := range cfg.Issuers {
 		c := cfg
@@ -47,16 +47,10 @@ func newTrusting(cfg Config) (*Authenticator, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	// The Authenticator itself is the first issuer's, dispatching: its
-	// own keys are never used for a request.
-	first := cfg
-	first.Issuers = nil
-	is := cfg.Issuers[0]
-	first.Issuer, first.Audience, first.VerificationKeys, first.KeySource = is.Issuer, is.Audience, is.VerificationKeys, is.KeySource
-	a, err := New(first)
-	if err != nil {
-		return nil, err
-	}
+	// The first issuer's Authenticator serves as the whole one too: it
+	// dispatches every request (verifyRefreshing), and verifies as the
+	// first issuer when a token names it.
+	a := order[0]
 	a.issuers, a.issuerOrder = subs, order
 	return a, nil
 }

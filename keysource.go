@@ -63,13 +63,16 @@ func (a *Authenticator) replaceRing(keys []*Key, v uint64) *keyRing {
 
 // verifyRefreshing is verifyAccess, asking the KeySource for its keys
 // again once when the token names a key id it does not know.
+//
+// With Config.Issuers, the token's issuer is chosen first, and its
+// Authenticator verifies.
 func (a *Authenticator) verifyRefreshing(ctx context.Context, token string) (*Principal, error) {
 	if a.issuers != nil {
 		sub, err := a.trusted(token)
 		if err != nil {
 			return nil, err
 		}
-		return sub.verifyRefreshing(ctx, token)
+		a = sub
 	}
 	used := a.ring()
 	p, err := a.verifyWith(used, token)

@@ -2,6 +2,7 @@ package memstore
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -31,11 +32,7 @@ type counter struct {
 var _ tollgate.CounterStore = (*Counters)(nil)
 
 // errFull is Add's error when MaxKeys counters are live.
-var errFull = errFullCounters{}
-
-type errFullCounters struct{}
-
-func (errFullCounters) Error() string { return "memstore: Counters is full" }
+var errFull = errors.New("memstore: Counters is full")
 
 // Add implements [tollgate.CounterStore].
 func (c *Counters) Add(ctx context.Context, ops []tollgate.CounterOp) (int, time.Duration, []int64, error) {

@@ -246,3 +246,22 @@ func BenchmarkBackendRefreshGrant(b *testing.B) {
 func TestCountersConformance(t *testing.T) {
 	storetest.TestCounterStore(t, func(*testing.T) tollgate.CounterStore { return &memstore.Counters{} })
 }
+
+// TestCountersBounded: past MaxKeys live counters, Add fails (the
+// throttle then refuses the login: fail closed) and changes nothing,
+// rather than forget a counter.
+func TestCountersBounded(t *testing.T) {
+	c := &memstore.Counters{MaxKeys: 2}
+	for _, k := range []string{"a", "b"} {
+		if _, _, _, err := c.Add(t.Context(), []tollgate.CounterOp{{Key: k, Delta: 1, Window: time.Hour}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, _, err := c.Add(t.Context(), []tollgate.CounterOp{{Key: "a", Delta: 1, Window: time.Hour}, {Key: "c", Delta: 1, Window: time.Hour}}); err == nil {
+		t.Fatal("a third counter past MaxKeys 2 was taken")
+	}
+	_, _, counts, err := c.Add(t.Context(), []tollgate.CounterOp{{Key: "a", Window: time.Hour}, {Key: "b", Window: time.Hour}})
+	if err != nil || counts[0] != 1 || counts[1] != 1 {
+		t.Errorf("after the refused Add: %v, %v; want [1 1] (nothing changed, nothing forgotten)", counts, err)
+	}
+}

@@ -173,30 +173,21 @@ const PurgeBatch = 1000
 // statement. It returns how many rows it deleted, and stops early with
 // ctx's error when ctx is done.
 func (db *DB) Purge(ctx context.Context, now time.Time) (int, error) {
-	total := 0
-	for _, q := range []string{
+	n, err := janitor.Purge(ctx, []string{
 		`DELETE FROM tollgate_refresh_families WHERE id IN (
 			SELECT id FROM tollgate_refresh_families WHERE drop_after <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
 		`DELETE FROM tollgate_denylist WHERE jti IN (
 			SELECT jti FROM tollgate_denylist WHERE until <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
 		`DELETE FROM tollgate_counters WHERE key IN (
 			SELECT key FROM tollgate_counters WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-	} {
-		for {
-			if err := ctx.Err(); err != nil {
-				return total, err
-			}
-			tag, err := db.pool.Exec(ctx, q, now.UnixNano(), PurgeBatch)
-			if err != nil {
-				return total, fmt.Errorf("pgstore: purge: %w", err)
-			}
-			total += int(tag.RowsAffected())
-			if tag.RowsAffected() < PurgeBatch {
-				break
-			}
-		}
+	}, PurgeBatch, func(ctx context.Context, q string) (int64, error) {
+		tag, err := db.pool.Exec(ctx, q, now.UnixNano(), PurgeBatch)
+		return tag.RowsAffected(), err
+	})
+	if err != nil && ctx.Err() == nil {
+		err = fmt.Errorf("pgstore: purge: %w", err)
 	}
-	return total, nil
+	return n, err
 }
 
 // StartJanitor runs [DB.Purge] every interval in a goroutine of its own

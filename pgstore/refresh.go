@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -52,9 +53,26 @@ func (s *RefreshStore) Create(ctx context.Context, f tollgate.RefreshFamily, kee
 	if keep <= 0 {
 		keep = -1 // no bound
 	}
-	rows, err := s.db.pool.Query(ctx, `
+	rows, err := s.db.pool.Query(ctx, createQuery,
+		f.ID, f.Subject, f.Username, f.ClientID, scopesOf(&f), unixNano(f.CreatedAt), unixNano(f.FamilyExpiresAt),
+		f.Hash, unixNano(f.IssuedAt), unixNano(f.ExpiresAt), unixNano(f.KeepUntil), f.DropAfter().UnixNano(), keep)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: create: %w", err)
+	}
+	revoked, err := collectFamilies(rows)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: create: %w", err)
+	}
+	return revoked, nil
+}
+
+// The statements that name columns of two tables, built once.
+var (
+	// createQuery stores a family and deletes its subject's oldest live
+	// families past keep ($13), returning them.
+	createQuery = `
 		WITH ins AS (
-			INSERT INTO tollgate_refresh_families (`+familyColumns+`, drop_after)
+			INSERT INTO tollgate_refresh_families (` + familyColumns + `, drop_after)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '', 0, 0, 0, $11, $12)
 			ON CONFLICT (id) DO UPDATE SET subject = excluded.subject, username = excluded.username,
 				client_id = excluded.client_id, scopes = excluded.scopes, created_at = excluded.created_at,
@@ -71,39 +89,21 @@ func (s *RefreshStore) Create(ctx context.Context, f tollgate.RefreshFamily, kee
 			ORDER BY created_at DESC, id DESC OFFSET CASE WHEN $13::int < 0 THEN 2147483647 ELSE $13::int END
 		)
 		DELETE FROM tollgate_refresh_families f USING old WHERE f.id = old.id AND f.id <> $1
-		RETURNING `+prefixed("f.", familyColumns),
-		f.ID, f.Subject, f.Username, f.ClientID, scopesOf(&f), unixNano(f.CreatedAt), unixNano(f.FamilyExpiresAt),
-		f.Hash, unixNano(f.IssuedAt), unixNano(f.ExpiresAt), unixNano(f.KeepUntil), f.DropAfter().UnixNano(), keep)
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: create: %w", err)
-	}
-	revoked, err := collectFamilies(rows)
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: create: %w", err)
-	}
-	return revoked, nil
-}
+		RETURNING ` + prefixed("f.", familyColumns)
+	// lookupWithUserQuery reads a family and its user: the user's
+	// columns first, then the family's.
+	lookupWithUserQuery = "SELECT " + prefixed("u.", userColumns) + ", " + prefixed("f.", familyColumns) + `
+		FROM tollgate_refresh_families f LEFT JOIN tollgate_users u ON u.username = f.username
+		WHERE f.id = $1 AND f.drop_after > $2`
+)
 
-// prefixed qualifies each column of a comma-separated list.
+// prefixed qualifies each column of a comma-separated list with p.
 func prefixed(p, cols string) string {
-	out := ""
-	start := true
-	for _, c := range cols {
-		switch {
-		case c == ',':
-			out += ","
-			start = true
-		case c == ' ' || c == '\n' || c == '\t':
-			out += string(c)
-		default:
-			if start {
-				out += p
-				start = false
-			}
-			out += string(c)
-		}
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = p + strings.TrimSpace(c)
 	}
-	return out
+	return strings.Join(parts, ", ")
 }
 
 func collectFamilies(rows pgx.Rows) ([]tollgate.RefreshFamily, error) {
@@ -150,9 +150,7 @@ func (s *RefreshStore) LookupWithUser(ctx context.Context, id string, users toll
 		return f, u, err
 	}
 	var r userRow
-	f, err := scanFamily(s.db.pool.QueryRow(ctx, "SELECT "+prefixed("u.", userColumns)+", "+prefixed("f.", familyColumns)+`
-		FROM tollgate_refresh_families f LEFT JOIN tollgate_users u ON u.username = f.username
-		WHERE f.id = $1 AND f.drop_after > $2`, id, s.db.now().UnixNano()), r.dest()...) // the user's columns first
+	f, err := scanFamily(s.db.pool.QueryRow(ctx, lookupWithUserQuery, id, s.db.now().UnixNano()), r.dest()...)
 	switch {
 	case isNoRows(err):
 		return f, nil, tollgate.ErrNotFound

@@ -191,30 +191,20 @@ const PurgeBatch = 500
 // how many rows it deleted. It stops early, with ctx's error, when ctx is
 // done.
 func (db *DB) Purge(ctx context.Context, now time.Time) (int, error) {
-	total := 0
-	for _, q := range []string{
+	n, err := janitor.Purge(ctx, []string{
 		"DELETE FROM refresh_families WHERE id IN (SELECT id FROM refresh_families WHERE drop_after <= ? LIMIT ?)",
 		"DELETE FROM denylist WHERE jti IN (SELECT jti FROM denylist WHERE until <= ? LIMIT ?)",
-	} {
-		for {
-			if err := ctx.Err(); err != nil {
-				return total, err
-			}
-			res, err := db.write.ExecContext(ctx, q, now.UnixNano(), PurgeBatch)
-			if err != nil {
-				return total, fmt.Errorf("sqlitestore: purge: %w", err)
-			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return total, fmt.Errorf("sqlitestore: purge: %w", err)
-			}
-			total += int(n)
-			if n < PurgeBatch {
-				break
-			}
+	}, PurgeBatch, func(ctx context.Context, q string) (int64, error) {
+		res, err := db.write.ExecContext(ctx, q, now.UnixNano(), PurgeBatch)
+		if err != nil {
+			return 0, err
 		}
+		return res.RowsAffected()
+	})
+	if err != nil && ctx.Err() == nil {
+		err = fmt.Errorf("sqlitestore: purge: %w", err)
 	}
-	return total, nil
+	return n, err
 }
 
 // StartJanitor runs [DB.Purge] every interval in a goroutine of its own

@@ -38,3 +38,28 @@ func Start(interval time.Duration, purge func(ctx context.Context) error, onErro
 		})
 	}
 }
+
+// Purge runs each statement of stmts again and again through exec, which
+// deletes at most batch expired rows per call and says how many it did,
+// until a call deletes fewer: short steps, so that a store's other
+// writes run between them. It returns the rows deleted, and stops early
+// with ctx's error when ctx is done.
+func Purge(ctx context.Context, stmts []string, batch int64, exec func(ctx context.Context, stmt string) (int64, error)) (int, error) {
+	total := 0
+	for _, q := range stmts {
+		for {
+			if err := ctx.Err(); err != nil {
+				return total, err
+			}
+			n, err := exec(ctx, q)
+			if err != nil {
+				return total, err
+			}
+			total += int(n)
+			if n < batch {
+				break
+			}
+		}
+	}
+	return total, nil
+}

@@ -11,8 +11,9 @@ CREATE INDEX tollgate_counters_expires_at ON tollgate_counters (expires_at);
 -- tollgate.CounterStore.Add in one round trip: the keys are locked (in
 -- order, so two calls never deadlock), every limit is checked, then every
 -- delta added. over is the index of the first op over its limit (retry:
--- nanoseconds until its counter expires), or -1 with the counts after.
-CREATE FUNCTION tollgate_counter_add(p_keys text[], p_deltas bigint[], p_limits bigint[], p_windows bigint[], p_now bigint)
+-- nanoseconds until its counter expires), or -1 with the counts after. A
+-- positive delta with renew set restarts its counter's window.
+CREATE FUNCTION tollgate_counter_add(p_keys text[], p_deltas bigint[], p_limits bigint[], p_windows bigint[], p_renews boolean[], p_now bigint)
 RETURNS TABLE (over integer, retry bigint, counts bigint[])
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -45,6 +46,8 @@ BEGIN
 			IF cur <= 0 THEN
 				DELETE FROM tollgate_counters c WHERE c.key = p_keys[i];
 				cur := 0;
+			ELSIF p_deltas[i] > 0 AND p_renews[i] THEN
+				UPDATE tollgate_counters c SET n = cur, expires_at = p_now + p_windows[i] WHERE c.key = p_keys[i];
 			ELSE
 				UPDATE tollgate_counters c SET n = cur WHERE c.key = p_keys[i];
 			END IF;
