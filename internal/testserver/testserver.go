@@ -300,3 +300,16 @@ func (p *progT) stop() {
 	}
 	p.cleanups = nil
 }
+
+// Chromium returns the path of Debian's Chromium for the browser tests,
+// or skips t (fails it when servers are required) if it is missing.
+func Chromium(t T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	missing(t, "chromium", "chromium")
+	return ""
+}
