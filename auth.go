@@ -159,6 +159,13 @@ type Config struct {
 	// besides the Authorization header. Default: the header only.
 	Tokens TokenSources
 
+	// Cookies turns on cookie mode for browsers when its Path is set:
+	// the refresh token in an HttpOnly cookie only, cross-origin requests
+	// refused, and the handlers of [Authenticator.LoginHandler],
+	// [Authenticator.RefreshHandler] and [Authenticator.LogoutHandler].
+	// Default off.
+	Cookies Cookies
+
 	// Cache bounds the cache of verified access tokens. Default: on, with
 	// at most 16 384 tokens and 16 MiB.
 	Cache TokenCache
@@ -197,7 +204,11 @@ type TokenSources struct {
 	Query bool
 
 	// Cookie, if set, is the name of a cookie that may carry the token
-	// when there is no Authorization header. Default: cookies are ignored.
+	// when there is no Authorization header. A request so authenticated
+	// with an unsafe method must pass [http.CrossOriginProtection] (see
+	// Config.Cookies.TrustedOrigins), else it is refused with 403
+	// ([ErrCrossOrigin]): a cookie is sent by the browser on requests
+	// that other sites make. Default: cookies are ignored.
 	Cookie string
 }
 
@@ -244,6 +255,9 @@ type Authenticator struct {
 
 	dummyHash []byte
 	challenge string // `Bearer realm="..."`
+
+	cookies cookieMode                  // Config.Cookies, resolved
+	origins *http.CrossOriginProtection // the check of cookie-authenticated requests
 
 	throttle *throttle // nil: no login throttle
 	hashes   *hashGate // the bound on concurrent password hashes
@@ -331,6 +345,8 @@ func New(cfg Config) (*Authenticator, error) {
 	if cfg.LoadUser && cfg.Users == nil {
 		bad("Config.LoadUser needs Config.Users")
 	}
+	cookies, cerrs := resolveCookies(&cfg)
+	errs = append(errs, cerrs...)
 	if cfg.Tokens.Cookie != "" && !validCookieName(cfg.Tokens.Cookie) {
 		bad("Config.Tokens.Cookie %q is not a cookie name", cfg.Tokens.Cookie)
 	}
@@ -382,6 +398,8 @@ func New(cfg Config) (*Authenticator, error) {
 		now:       time.Now,
 		challenge: `Bearer realm="` + cfg.Realm + `"`,
 		reported:  map[string]bool{},
+		cookies:   cookies,
+		origins:   newOriginCheck(cfg.Cookies.TrustedOrigins),
 	}
 	a.keys.Store(&keys)
 	a.debugLimit = logflood.Limiter{Window: time.Second, Burst: 10}

@@ -96,6 +96,11 @@ func (a *Authenticator) extractToken(r *http.Request) (string, error) {
 	}
 	if a.cfg.Tokens.Cookie != "" && !found {
 		if c, err := r.Cookie(a.cfg.Tokens.Cookie); err == nil && c.Value != "" {
+			// The browser sends the cookie on requests other sites make:
+			// an unsafe one must be same-origin (cookies.go).
+			if err := a.checkOrigin(r); err != nil {
+				return "", err
+			}
 			if !validB64Token(c.Value) {
 				return "", kindInvalidRequest.new(descMalformed, nil)
 			}
@@ -231,7 +236,11 @@ func (a *Authenticator) middleware(scopes []string, ok func([]string) bool) func
 func (a *Authenticator) reject(w http.ResponseWriter, r *http.Request, err error) {
 	var e *Error
 	if errors.As(err, &e) && e.Status < 500 {
-		w.Header().Set("WWW-Authenticate", a.challengeFor(e))
+		if !errors.Is(e, ErrCrossOrigin) {
+			// A forged request is refused whatever its token: no
+			// challenge asks for another.
+			w.Header().Set("WWW-Authenticate", a.challengeFor(e))
+		}
 		a.cfg.ErrorHandler(w, r, err)
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/tollgate-go/tollgate/internal/jose"
 )
@@ -90,3 +91,6 @@ func RefreshFamilyID(token string) string {
 	}
 	return familyID(h)
 }
+
+// SetClock replaces a's clock, for tests of times far from now.
+func SetClock(a *Authenticator, now func() time.Time) { a.now = now }

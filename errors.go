@@ -42,10 +42,14 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Is reports whether target is one of the Err values below, or an *Error,
 // with the same Code, so errors.Is(err, ErrInvalidToken) matches every
-// invalid_token error.
+// invalid_token error. ErrCrossOrigin, an invalid_request of its own,
+// matches only the 403 of a refused cross-origin request.
 func (e *Error) Is(target error) bool {
 	switch t := target.(type) {
 	case *errorKind:
+		if t == kindCrossOrigin {
+			return e.Code == t.code && e.Status == t.status
+		}
 		return t.code == e.Code
 	case *Error:
 		return t.Code == e.Code

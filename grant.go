@@ -137,19 +137,7 @@ func (a *Authenticator) readForm(w http.ResponseWriter, r *http.Request) (url.Va
 		w.Header().Set("Allow", http.MethodPost)
 		return nil, "", &Error{Code: "invalid_request", Status: http.StatusMethodNotAllowed, Description: "Use POST"}
 	}
-	// The exact type, as clients send it, needs no parsing.
-	if ct := r.Header.Get("Content-Type"); ct != "application/x-www-form-urlencoded" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/x-www-form-urlencoded" {
-			return nil, "", kindInvalidRequest.new("The body must be application/x-www-form-urlencoded", err)
-		}
-	}
-	body, err := readBody(r.Body, r.ContentLength)
-	if err != nil {
-		return nil, "", err
-	}
-	// body is never written again: the form's values can share its bytes.
-	form, err := parseForm(jose.String(body))
+	form, err := readPlainForm(r)
 	if err != nil {
 		return nil, "", err
 	}
@@ -158,6 +146,24 @@ func (a *Authenticator) readForm(w http.ResponseWriter, r *http.Request) (url.Va
 		return nil, "", err
 	}
 	return form, clientID, nil
+}
+
+// readPlainForm reads the form of a POST request by the rules of
+// readForm, without the client.
+func readPlainForm(r *http.Request) (url.Values, error) {
+	// The exact type, as clients send it, needs no parsing.
+	if ct := r.Header.Get("Content-Type"); ct != "application/x-www-form-urlencoded" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/x-www-form-urlencoded" {
+			return nil, kindInvalidRequest.new("The body must be application/x-www-form-urlencoded", err)
+		}
+	}
+	body, err := readBody(r.Body, r.ContentLength)
+	if err != nil {
+		return nil, err
+	}
+	// body is never written again: the form's values can share its bytes.
+	return parseForm(jose.String(body))
 }
 
 // readBody reads a form body of at most maxFormBytes in one allocation

@@ -31,6 +31,8 @@ type Token struct {
 	ExpiresIn    int64  `json:"expires_in"` // seconds
 	RefreshToken string `json:"refresh_token,omitempty"`
 	Scope        string `json:"scope"` // the granted scopes, space-separated
+
+	refreshTTL time.Duration // the refresh token's lifetime, for its cookie
 }
 
 // maxExtraClaimsBytes bounds the JSON of Config.Claims' claims, so that
@@ -247,13 +249,17 @@ func (a *Authenticator) prepare(ctx context.Context, parent *RefreshFamily, h re
 	if err != nil {
 		return nil, nil, err
 	}
-	return &Token{
+	tok := &Token{
 		AccessToken:  access,
 		TokenType:    "Bearer",
 		ExpiresIn:    int64(exp.Sub(now.Truncate(time.Second)).Seconds()),
 		RefreshToken: refresh,
 		Scope:        scope,
-	}, next, nil
+	}
+	if next != nil {
+		tok.refreshTTL = next.ExpiresAt.Sub(now)
+	}
+	return tok, next, nil
 }
 
 // extraClaims returns the members Config.Claims adds for u, as JSON

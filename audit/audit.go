@@ -108,6 +108,7 @@ const (
 	NoTokenID         Reason = "no_jti"             // no "jti" while the denylist is on
 	UserInactive      Reason = "user_inactive"      // user disabled or deleted since (Config.LoadUser)
 	InsufficientScope Reason = "insufficient_scope" // valid, but lacks a required scope (403)
+	CrossOrigin       Reason = "cross_origin"       // a cross-origin request authenticated by a cookie (403, tollgate.ErrCrossOrigin)
 )
 
 // ReasonOf returns the reason of an error that tollgate returned for a
