@@ -197,11 +197,18 @@ func (a *Authenticator) mustCookies(fn string) {
 //
 // It panics without Config.Cookies.Path.
 func (a *Authenticator) LoginHandler() http.Handler {
-	a.mustCookies("LoginHandler")
+	return a.cookieTokenHandler("LoginHandler", a.cookieLogin, false)
+}
+
+// cookieTokenHandler is LoginHandler's and RefreshHandler's: serve makes
+// the token, WriteCookieToken writes it. fn names the handler for the
+// panic without cookie mode.
+func (a *Authenticator) cookieTokenHandler(fn string, serve func(http.ResponseWriter, *http.Request) (*Token, error), refresh bool) http.Handler {
+	a.mustCookies(fn)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, err := a.cookieLogin(w, r)
+		tok, err := serve(w, r)
 		if err != nil {
-			a.writeCookieError(w, r, err, false)
+			a.writeCookieError(w, r, err, refresh)
 			return
 		}
 		a.WriteCookieToken(w, tok)
@@ -241,15 +248,7 @@ func (a *Authenticator) cookieLogin(w http.ResponseWriter, r *http.Request) (*To
 //
 // It panics without Config.Cookies.Path.
 func (a *Authenticator) RefreshHandler() http.Handler {
-	a.mustCookies("RefreshHandler")
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, err := a.cookieRefresh(w, r)
-		if err != nil {
-			a.writeCookieError(w, r, err, true)
-			return
-		}
-		a.WriteCookieToken(w, tok)
-	})
+	return a.cookieTokenHandler("RefreshHandler", a.cookieRefresh, true)
 }
 
 // cookieRefresh serves RefreshHandler up to the answer.
