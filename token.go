@@ -272,6 +272,13 @@ func (a *Authenticator) extraClaims(ctx context.Context, u *User) ([]byte, error
 	if err != nil {
 		return nil, fmt.Errorf("tollgate: Config.Claims: %w", err)
 	}
+	return encodeClaims(m)
+}
+
+// encodeClaims returns the JSON members of claims of the service's own
+// (Config.Claims), checked: no reserved claim, names UTF-8 without
+// control characters, at most maxExtraClaimsBytes.
+func encodeClaims(m map[string]any) ([]byte, error) {
 	if len(m) == 0 {
 		return nil, nil
 	}
@@ -300,8 +307,13 @@ var errTokenTooLarge = fmt.Errorf("tollgate: the access token would be longer th
 // mint signs an access token (RFC 9068) with the signing key; sid, if not
 // empty, is its refresh-token family.
 func (a *Authenticator) mint(g grantee, scope, sid string, extra []byte, now time.Time) (token string, exp time.Time, err error) {
+	return a.mintAt(g, scope, sid, extra, now, now.Add(a.cfg.AccessTTL))
+}
+
+// mintAt is mint with the token's "iat" (now) and "exp" given: the test
+// kit's tokens, expired or not yet valid (kit.go).
+func (a *Authenticator) mintAt(g grantee, scope, sid string, extra []byte, now, exp time.Time) (token string, _ time.Time, err error) {
 	k := a.ring().signing
-	exp = now.Add(a.cfg.AccessTTL)
 	// The "jti": 128 random bits, base64url, in a stack buffer (the
 	// claims are copied into the token, so no string need outlive mint).
 	var rnd [16]byte
