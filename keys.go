@@ -461,3 +461,53 @@ func (k *Key) sigSize() int {
 	}
 	return ed25519.SignatureSize
 }
+
+// MarshalKeySet returns the public halves of keys as a JWK Set (RFC 7517
+// §5), as [Authenticator.JWKSHandler] serves them: for a resource server's
+// Config.VerificationKeys, or a key set published by other means. An
+// HS256 key is a secret and is refused (RFC 8725 §3.5).
+func MarshalKeySet(keys ...*Key) ([]byte, error) {
+	set := jwk.NewSet()
+	for _, k := range keys {
+		if k == nil {
+			return nil, errors.New("tollgate: MarshalKeySet: nil key")
+		}
+		if k.public == nil {
+			return nil, fmt.Errorf("tollgate: key %q is an HS256 secret: it has no public half to publish", k.kid)
+		}
+		_ = set.AddKey(k.public)
+	}
+	return json.Marshal(set)
+}
+
+// MarshalPrivate returns k with its private part, for a key file that
+// [ParseKey] reads back with the same "kid": format "pem" is PKCS #8
+// ("PRIVATE KEY", as openssl genpkey writes), which an HS256 secret has
+// no form in; "jwk" is a JWK (RFC 7517) with "kid", "alg" and "use". The
+// answer is a secret: write it to a file only its owner can read.
+func (k *Key) MarshalPrivate(format string) ([]byte, error) {
+	if !k.private {
+		return nil, fmt.Errorf("tollgate: key %q holds no private key", k.kid)
+	}
+	switch format {
+	case "pem":
+		if k.secret != nil {
+			return nil, errors.New("tollgate: an HS256 secret has no PEM form; use format jwk")
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(k.priv)
+		if err != nil {
+			return nil, fmt.Errorf("tollgate: %w", err)
+		}
+		return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+	case "jwk":
+		jk, err := jwk.FromRaw(k.priv)
+		if err != nil {
+			return nil, fmt.Errorf("tollgate: %w", err)
+		}
+		_ = jk.Set(jwk.KeyIDKey, k.kid)
+		_ = jk.Set(jwk.AlgorithmKey, k.alg)
+		_ = jk.Set(jwk.KeyUsageKey, jwk.ForSignature)
+		return json.Marshal(jk)
+	}
+	return nil, fmt.Errorf("tollgate: key format %q: want pem or jwk", format)
+}
