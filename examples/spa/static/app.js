@@ -1,5 +1,5 @@
 // The page of examples/spa. The access token lives only in the variable
-// accessToken: never in localStorage, sessionStorage or a cookie. The
+// accessToken: never in web storage or a cookie the script can read. The
 // refresh token is in an HttpOnly cookie scoped to /auth that this
 // script cannot read; POST /auth/refresh spends it and sets the next one.
 'use strict';
