@@ -241,3 +241,6 @@ func wantError(t *testing.T, r response, status int, code string) {
 		t.Fatalf("error %v, want %q; body %s", got, code, r.body)
 	}
 }
+
+// jsonUnmarshal decodes the JSON text s into v.
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
