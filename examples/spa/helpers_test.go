@@ -5,7 +5,6 @@ package main
 // reached the server.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -26,25 +25,6 @@ import (
 // refreshCookieName is the refresh cookie of cookie mode under /auth.
 const refreshCookieName = "__Secure-tollgate-refresh"
 
-// syncBuffer is a log sink that the server's goroutines write to while
-// the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // A seenRequest is what the server's outermost handler saw of a request.
 type seenRequest struct {
 	method, path string
@@ -57,7 +37,7 @@ type seenRequest struct {
 type testServer struct {
 	t   *testing.T
 	url string
-	log *syncBuffer
+	log *demo.SyncBuffer
 
 	mu     sync.Mutex
 	events []audit.Event
@@ -77,7 +57,7 @@ func startServer(t *testing.T, args ...string) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &testServer{t: t, log: &syncBuffer{}}
+	s := &testServer{t: t, log: &demo.SyncBuffer{}}
 	o.addr = ln.Addr().String()
 	o.hasher = demo.TestHasher{}
 	o.onEvent = func(_ context.Context, e audit.Event) {

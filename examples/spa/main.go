@@ -52,9 +52,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/tollgate-go/tollgate"
@@ -130,17 +127,7 @@ Flags:
 }
 
 // main runs the server until SIGINT or SIGTERM.
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := run(ctx, os.Args[1:], os.Stdout)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "spa:", err)
-		os.Exit(1)
-	}
-}
+func main() { demo.Main("spa", run) }
 
 // run parses args, serves until ctx is done, then shuts down gracefully.
 // The demo users and the logs go to stdout.

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tollgate-go/tollgate/examples/internal/demo"
 )
 
 // TestRun starts the real program on a free port with real bcrypt, logs
@@ -18,7 +20,7 @@ import (
 func TestRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	out := &syncBuffer{}
+	out := &demo.SyncBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		// The lowest cost: bcrypt under the race detector is slow.
