@@ -175,9 +175,14 @@ func TestRoutes(t *testing.T) {
 		if r := s.do(request{method: "GET", path: "/style.css"}); r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/css") {
 			t.Errorf("GET /style.css: %d %q", r.status, r.header.Get("Content-Type"))
 		}
-		for _, p := range []string{"/nope", "/static/app.js", "/index.html/../main.go"} {
-			if r := s.do(request{method: "GET", path: p}); r.status != http.StatusNotFound && r.status != http.StatusMovedPermanently {
-				t.Errorf("GET %s: %d", p, r.status)
+		for _, p := range []string{"/nope", "/static/app.js", "/main.go", "/index.html", "/api/", "/api/nope", "/auth/nope"} {
+			wantError(t, s.do(request{method: "GET", path: p}), http.StatusNotFound, "invalid_request")
+		}
+		for _, c := range [][3]string{{"DELETE", "/api/items", "GET, HEAD, POST"}, {"POST", "/api/me", "GET, HEAD"}} {
+			r := s.do(request{method: c[0], path: c[1]})
+			wantError(t, r, http.StatusMethodNotAllowed, "invalid_request")
+			if r.header.Get("Allow") != c[2] {
+				t.Errorf("%s %s: Allow %q, want %q", c[0], c[1], r.header.Get("Allow"), c[2])
 			}
 		}
 		if r := s.do(request{method: "GET", path: "/healthz"}); r.status != http.StatusOK {

@@ -31,9 +31,17 @@
 //	POST /api/items     scope "items:write": {"name": "..."} creates one
 //	GET  /healthz       open: liveness
 //
+// Any other path is 404, another method on a route 405, in the JSON error
+// shape of RFC 6749 §5.2, as every refusal is.
+//
 // The API takes the access token as a Bearer header only, so no other
 // origin can make the browser authenticate a call; the refresh cookie
 // goes to /auth and nowhere else.
+//
+// The page refreshes one call at a time, since a refresh token presented
+// twice revokes its session (RFC 9700 §4.14.2); two tabs that refresh at
+// the same instant can still meet that, and log in again
+// (Config.RefreshGracePeriod trades this for a window of reuse).
 //
 // It is a demo: the users live in memory (the same as examples/basic's)
 // and their passwords are printed at start. Browsers treat
@@ -221,7 +229,22 @@ func newServer(o options, logger *slog.Logger) (http.Handler, error) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		demo.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	// Everything else answers in JSON too: another method on a route is
+	// 405 with Allow, another path 404.
+	mux.Handle("/api/me", notAllowed("GET, HEAD"))
+	mux.Handle("/api/items", notAllowed("GET, HEAD, POST"))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		demo.WriteError(w, http.StatusNotFound, "No such route")
+	})
 	return demo.LogRequests(logger, securityHeaders(mux)), nil
+}
+
+// notAllowed answers 405 with the methods a route allows.
+func notAllowed(allow string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		demo.WriteError(w, http.StatusMethodNotAllowed, "Use "+allow)
+	})
 }
 
 // securityHeaders sets the headers of every answer: the page may run
