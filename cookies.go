@@ -109,6 +109,10 @@ func resolveCookies(cfg *Config) (cookieMode, []error) {
 	for _, o := range c.TrustedOrigins {
 		if err := http.NewCrossOriginProtection().AddTrustedOrigin(o); err != nil {
 			bad("Config.Cookies.TrustedOrigins: %v", err)
+		} else if canon := canonicalOrigin(o); canon != o {
+			// Compared byte for byte with the browser's Origin header: a
+			// form the browser never sends would silently trust nothing.
+			bad("Config.Cookies.TrustedOrigins: write %q as a browser sends it: %q (RFC 6454 §6.1)", o, canon)
 		}
 	}
 	if c.Path == "" {
@@ -120,8 +124,8 @@ func resolveCookies(cfg *Config) (cookieMode, []error) {
 		}
 		return m, errs
 	}
-	if !strings.HasPrefix(c.Path, "/") || strings.ContainsAny(c.Path, ";?#,\"\\ ") || hasControl(c.Path) {
-		bad("Config.Cookies.Path %q must be a URL path such as /auth (RFC 6265 §4.1.1 path-value)", c.Path)
+	if !strings.HasPrefix(c.Path, "/") || strings.ContainsAny(c.Path, ";?#,\"\\") || !printableASCII(c.Path) {
+		bad("Config.Cookies.Path %q must be a URL path such as /auth, in printable ASCII (percent-encode the rest: RFC 6265 §4.1.1 path-value)", c.Path)
 	}
 	if cfg.Refresh == nil || cfg.SigningKey == nil {
 		bad("Config.Cookies needs Config.Refresh and Config.SigningKey: cookie mode carries refresh tokens")
@@ -155,6 +159,37 @@ func resolveCookies(cfg *Config) (cookieMode, []error) {
 		}
 	}
 	return m, errs
+}
+
+// canonicalOrigin returns the serialization of origin o as a browser
+// sends it in Origin (RFC 6454 §6.1): lower-case scheme and host, no
+// default port, no user info.
+func canonicalOrigin(o string) string {
+	u, err := url.Parse(o)
+	if err != nil {
+		return ""
+	}
+	scheme, host, port := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname()), u.Port()
+	if scheme == "https" && port == "443" || scheme == "http" && port == "80" {
+		port = ""
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	return scheme + "://" + host
+}
+
+// printableASCII reports whether s has only bytes 0x21 to 0x7e.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // newOriginCheck returns the cross-origin check of cookie-authenticated
@@ -191,7 +226,7 @@ func (a *Authenticator) mustCookies(fn string) {
 // of [Authenticator.TokenHandler] takes them and with the same checks
 // and throttle, without client credentials. It answers 200 with
 // {"access_token","token_type","expires_in","scope"} and the refresh
-// cookie ([Authenticator.WriteCookieToken]); a wrong password is 400
+// cookie, as [Authenticator.IssueCookie] answers; a wrong password is 400
 // invalid_grant as at the token endpoint; a cross-origin request is 403
 // (login forgery: a page that logs the victim into its own account).
 //
@@ -201,7 +236,7 @@ func (a *Authenticator) LoginHandler() http.Handler {
 }
 
 // cookieTokenHandler is LoginHandler's and RefreshHandler's: serve makes
-// the token, WriteCookieToken writes it. fn names the handler for the
+// the token, writeCookieToken writes it. fn names the handler for the
 // panic without cookie mode.
 func (a *Authenticator) cookieTokenHandler(fn string, serve func(http.ResponseWriter, *http.Request) (*Token, error), refresh bool) http.Handler {
 	a.mustCookies(fn)
@@ -211,7 +246,7 @@ func (a *Authenticator) cookieTokenHandler(fn string, serve func(http.ResponseWr
 			a.writeCookieError(w, r, err, refresh)
 			return
 		}
-		a.WriteCookieToken(w, tok)
+		a.writeCookieToken(w, tok)
 	})
 }
 
@@ -234,7 +269,14 @@ func (a *Authenticator) cookieLogin(w http.ResponseWriter, r *http.Request) (*To
 	if err != nil {
 		return nil, err
 	}
-	return a.passwordGrant(r, form, id)
+	tok, err := a.passwordGrant(r, form, id)
+	if err == nil {
+		// The new cookie replaces the browser's old one: end the session
+		// it belonged to, which no browser could log out any more. A
+		// failure here fails nothing: that session expires by itself.
+		_ = a.revokeCookies(r, a.refreshCookies(r))
+	}
+	return tok, err
 }
 
 // RefreshHandler returns the refresh endpoint of cookie mode, to be
@@ -256,18 +298,23 @@ func (a *Authenticator) cookieRefresh(w http.ResponseWriter, r *http.Request) (*
 	if err := a.cookieRequest(w, r); err != nil {
 		return nil, err
 	}
-	token, err := a.refreshCookie(r)
-	if err != nil {
-		return nil, err
-	}
-	if token == "" {
+	n, tokens := len(r.CookiesNamed(a.cookies.refreshName)), a.refreshCookies(r)
+	switch {
+	case n > 1:
+		if err := a.revokeCookies(r, tokens); err != nil {
+			return nil, err
+		}
+		return nil, kindInvalidGrant.new("More than one refresh cookie", errTwoCookies)
+	case n == 0:
 		return nil, kindInvalidGrant.new("No refresh cookie", nil)
+	case len(tokens) == 0:
+		return nil, kindInvalidGrant.new(descRefreshInvalid, nil) // not a refresh token's shape
 	}
 	id, err := a.checkClient(r.Context(), a.cookies.clientID, false)
 	if err != nil {
 		return nil, err
 	}
-	return a.refreshGrant(r, url.Values{"refresh_token": {token}}, id)
+	return a.refreshGrant(r, url.Values{"refresh_token": {tokens[0]}}, id)
 }
 
 // LogoutHandler returns the logout endpoint of cookie mode, to be mounted
@@ -298,14 +345,7 @@ func (a *Authenticator) cookieLogout(w http.ResponseWriter, r *http.Request) err
 	if err := a.cookieRequest(w, r); err != nil {
 		return err
 	}
-	token, err := a.refreshCookie(r)
-	if err != nil && !errors.Is(err, ErrInvalidGrant) {
-		return err
-	}
-	if h, ok := parseRefresh(token); ok {
-		return a.revokeRefresh(r.Context(), r, familyID(h), a.cookies.clientID)
-	}
-	return nil
+	return a.revokeCookies(r, a.refreshCookies(r))
 }
 
 // cookieRequest checks what the three cookie handlers share: POST, and
@@ -318,53 +358,76 @@ func (a *Authenticator) cookieRequest(w http.ResponseWriter, r *http.Request) er
 	return a.checkOrigin(r)
 }
 
-// refreshCookie returns the value of the request's refresh cookie, ""
-// without one. Two cookies of that name (one tossed in by a sibling
-// subdomain, which the "__Secure-" prefix does not prevent) are
-// invalid_grant: tollgate does not guess which is the browser's own.
-func (a *Authenticator) refreshCookie(r *http.Request) (string, error) {
-	cs := r.CookiesNamed(a.cookies.refreshName)
-	switch {
-	case len(cs) == 0:
-		return "", nil
-	case len(cs) > 1:
-		return "", kindInvalidGrant.new("More than one refresh cookie", nil)
+// refreshCookies returns the values of the request's refresh cookies
+// that have a refresh token's shape. There should be one at most; two
+// mean that one was tossed in by a sibling subdomain (which the
+// "__Secure-" prefix does not prevent).
+func (a *Authenticator) refreshCookies(r *http.Request) []string {
+	var out []string
+	for _, c := range r.CookiesNamed(a.cookies.refreshName) {
+		if _, ok := parseRefresh(c.Value); ok {
+			out = append(out, c.Value)
+		}
 	}
-	if _, ok := parseRefresh(cs[0].Value); !ok {
-		return "", kindInvalidGrant.new(descRefreshInvalid, nil)
+	return out
+}
+
+// errTwoCookies is the cause of the refusal of two refresh cookies.
+var errTwoCookies = errors.New("tollgate: more than one refresh cookie")
+
+// revokeCookies revokes the family of each refresh cookie of r, of the
+// cookie client: at logout, at a new login (the session it replaces), and
+// when two cookies came (the browser's own and a tossed one: neither is
+// guessed at, and neither lives on to be sent alone later).
+func (a *Authenticator) revokeCookies(r *http.Request, tokens []string) error {
+	var errs []error
+	for _, t := range tokens {
+		h, _ := parseRefresh(t)
+		errs = append(errs, a.revokeRefresh(r.Context(), r, familyID(h), a.cookies.clientID))
 	}
-	return cs[0].Value, nil
+	return errors.Join(errs...)
 }
 
 // writeCookieError answers a cookie handler's failure. A refresh that
 // was refused for its token (invalid_grant) also clears the cookies, so
-// the browser stops sending a dead token; a store failure keeps them.
+// the browser stops sending a dead token; a store failure keeps them, and
+// so does a refusal of two cookies: the clearing could reach only the
+// browser's own, and leave the tossed one to be sent alone.
 func (a *Authenticator) writeCookieError(w http.ResponseWriter, r *http.Request, err error, refresh bool) {
 	if errors.Is(err, ErrCrossOrigin) {
 		a.reportDenied(r, nil, err)
-	} else if refresh && errors.Is(err, ErrInvalidGrant) {
+	} else if refresh && errors.Is(err, ErrInvalidGrant) && !errors.Is(err, errTwoCookies) {
 		a.clearCookies(w)
 	}
 	a.writeError(w, r, err)
 }
 
-// WriteCookieToken writes t, as [Authenticator.Issue] or the password
-// grant made it, as the answer of cookie mode (see [Cookies]): the
-// refresh token in its cookie, never in the body, and 200 with
-// {"access_token","token_type","expires_in","scope"} (without
-// "access_token" and with the access cookie set instead, under
-// Cookies.AccessCookie), with Cache-Control: no-store (RFC 6749 §5.1). A
-// service with a login of its own (a passkey, another provider) calls
-// Issue and then WriteCookieToken, and so issues through the same path as
-// LoginHandler. It panics without Config.Cookies.Path.
-func (a *Authenticator) WriteCookieToken(w http.ResponseWriter, t *Token) {
-	a.mustCookies("WriteCookieToken")
+// IssueCookie issues tokens to u, a user the service has authenticated
+// by itself (a passkey, a login with another provider), and answers as
+// [Authenticator.LoginHandler] does: through [Authenticator.Issue], the
+// one issuing path, for the client Cookies.ClientID, with scopes as Issue
+// takes them. On success it writes the refresh cookie (never the token
+// in the body) and 200 with {"access_token","token_type","expires_in",
+// "scope"} (without "access_token", and with the access cookie, under
+// Cookies.AccessCookie), Cache-Control: no-store (RFC 6749 §5.1). On
+// failure it writes nothing and returns Issue's error, for the caller to
+// answer. It fails without cookie mode.
+func (a *Authenticator) IssueCookie(w http.ResponseWriter, r *http.Request, u *User, scopes []string) error {
+	if !a.cookies.on {
+		return errors.New("tollgate: IssueCookie needs Config.Cookies.Path (cookie mode)")
+	}
+	tok, err := a.Issue(r, u, a.cookies.clientID, scopes)
+	if err != nil {
+		return err
+	}
+	a.writeCookieToken(w, tok)
+	return nil
+}
+
+// writeCookieToken writes t as the answer of cookie mode (IssueCookie).
+func (a *Authenticator) writeCookieToken(w http.ResponseWriter, t *Token) {
 	if t.RefreshToken != "" {
-		ttl := t.refreshTTL
-		if ttl == 0 {
-			ttl = a.cfg.RefreshTTL // a Token made by hand
-		}
-		http.SetCookie(w, a.cookie(a.cookies.refreshName, a.cookies.path, t.RefreshToken, ttl))
+		http.SetCookie(w, a.cookie(a.cookies.refreshName, a.cookies.path, t.RefreshToken, t.refreshTTL))
 	}
 	if a.cookies.accessName != "" {
 		http.SetCookie(w, a.cookie(a.cookies.accessName, "/", t.AccessToken, time.Duration(t.ExpiresIn)*time.Second))

@@ -360,14 +360,26 @@ func (a *Authenticator) refreshGrant(r *http.Request, form url.Values, clientID 
 			return nil, err
 		}
 	}
+	if next == nil {
+		// Reuse: the store will revoke the family. Its access tokens are
+		// denied first, so that a denylist that fails leaves the family
+		// (and the reuse) for the retry to find, instead of a revoked
+		// family whose access tokens live on.
+		if err := a.familyRevoked(ctx, r, f, audit.RefreshReuse); err != nil {
+			return nil, err
+		}
+	}
 	after, err := a.cfg.Refresh.Rotate(ctx, id, hash, next, now, a.cfg.RefreshGracePeriod)
 	switch {
 	case errors.Is(err, ErrReused):
 		// Reuse (RFC 9700 §4.14.2), or a lost race with another request
 		// presenting the same token: the store revoked the family.
 		a.emit(ctx, r, audit.Event{Type: audit.RefreshReused, Subject: after.Subject, Username: after.Username, ClientID: after.ClientID, Family: after.ID})
-		if err := a.familyRevoked(ctx, r, after, audit.RefreshReuse); err != nil {
-			return nil, err
+		if next != nil || after.KeepUntil.After(f.KeepUntil) {
+			// Not denied above, or rotated since the lookup.
+			if err := a.familyRevoked(ctx, r, after, audit.RefreshReuse); err != nil {
+				return nil, err
+			}
 		}
 		return nil, kindInvalidGrant.new(descRefreshInvalid, ErrReused)
 	case errors.Is(err, ErrNotFound):
@@ -445,23 +457,45 @@ func (a *Authenticator) revokeRefresh(ctx context.Context, r *http.Request, id, 
 		// for an unknown token.
 		return nil
 	}
-	if err := a.revokeFamily(ctx, r, id, audit.RevocationRequest); !errors.Is(err, ErrNotFound) {
+	if err := a.revokeLooked(ctx, r, f, audit.RevocationRequest); !errors.Is(err, ErrNotFound) {
 		return err
 	}
 	return nil // revoked meanwhile
 }
 
-// revokeFamily revokes the family id in the store and reports it.
+// revokeFamily revokes the family id (see revokeLooked).
 func (a *Authenticator) revokeFamily(ctx context.Context, r *http.Request, id string, why audit.Reason) error {
-	f, err := a.cfg.Refresh.Revoke(ctx, id)
+	f, err := a.cfg.Refresh.Lookup(ctx, id)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return err // the caller decides
 	case err != nil:
 		return storeFailed(err)
 	}
-	a.emit(ctx, r, audit.Event{Type: audit.TokenRevoked, Reason: why, Subject: f.Subject, Username: f.Username, ClientID: f.ClientID, Family: f.ID})
-	return a.familyRevoked(ctx, r, f, why)
+	return a.revokeLooked(ctx, r, f, why)
+}
+
+// revokeLooked revokes f, as Lookup returned it, and reports it. Its
+// access tokens are denied first (with a denylist), so that a denylist
+// that fails leaves the family alive for the client's retry, instead of
+// a family gone from the store with its access tokens still valid. A
+// rotation that slipped in between extends the denial to its token.
+func (a *Authenticator) revokeLooked(ctx context.Context, r *http.Request, f RefreshFamily, why audit.Reason) error {
+	if err := a.familyRevoked(ctx, r, f, why); err != nil {
+		return err
+	}
+	g, err := a.cfg.Refresh.Revoke(ctx, f.ID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return err // the caller decides
+	case err != nil:
+		return storeFailed(err)
+	}
+	a.emit(ctx, r, audit.Event{Type: audit.TokenRevoked, Reason: why, Subject: g.Subject, Username: g.Username, ClientID: g.ClientID, Family: g.ID})
+	if g.KeepUntil.After(f.KeepUntil) {
+		return a.familyRevoked(ctx, r, g, why)
+	}
+	return nil
 }
 
 // RevokeUser ends every session of the user with the given subject (the
