@@ -399,3 +399,45 @@ func TestBrowserWrongPassword(t *testing.T) {
 		t.Error("the password field keeps the password")
 	}
 }
+
+// TestBrowserTabs: two tabs of one browser share the refresh cookie, and
+// each refreshes when it loads. Loaded at once, their refreshes take
+// turns (a Web Lock in the page), each with the cookie the one before it
+// set, so neither is a reuse and the session lives on in both (with the
+// default RefreshGracePeriod of 0, a second refresh with a spent cookie
+// ends the session: SECURITY.md).
+func TestBrowserTabs(t *testing.T) {
+	s := startServer(t)
+	p := newPage(t, s)
+	p.open()
+	p.login("alice", "wonderland")
+	p.waitJS(`document.getElementById('user').textContent === 'alice'`)
+	tabCtx, cancel := chromedp.NewContext(p.ctx) // a second tab of the same browser
+	defer cancel()
+	q := &page{t: t, ctx: tabCtx, srv: s}
+	q.open()
+	s.mu.Lock()
+	s.slowRefresh = 300 * time.Millisecond
+	s.mu.Unlock()
+	for round := 0; round < 5; round++ {
+		done := make(chan error, 2)
+		for _, tab := range []*page{p, q} {
+			go func() { done <- chromedp.Do(tab.ctx, chromedp.Reload()) }()
+		}
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Fatalf("round %d: reload: %v", round, err)
+			}
+		}
+		for _, tab := range []*page{p, q} {
+			tab.waitJS(`document.getElementById('status').textContent.startsWith('Logged')`)
+			tab.waitJS(`document.getElementById('user').textContent === 'alice'`)
+		}
+	}
+	if n := s.eventCount(audit.RefreshReused, ""); n != 0 {
+		t.Errorf("%d refresh_reused events: two tabs' refreshes collided", n)
+	}
+	if n := s.eventCount(audit.RefreshRotated, ""); n < 10 {
+		t.Errorf("%d rotations, want one per tab and load (10)", n)
+	}
+}

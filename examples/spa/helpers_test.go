@@ -42,6 +42,9 @@ type testServer struct {
 	mu     sync.Mutex
 	events []audit.Event
 	seen   []seenRequest
+	// slowRefresh delays each /auth/refresh, so that two tabs' refreshes
+	// overlap for certain.
+	slowRefresh time.Duration
 }
 
 // startServer parses args as run does (with the lowest bcrypt cost) and
@@ -81,6 +84,12 @@ func startServer(t *testing.T, args ...string) *testServer {
 func (s *testServer) record(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		s.mu.Lock()
+		delay := s.slowRefresh
+		s.mu.Unlock()
+		if r.URL.Path == "/auth/refresh" && delay > 0 {
+			time.Sleep(delay)
+		}
 		h.ServeHTTP(rec, r)
 		_, err := r.Cookie(refreshCookieName)
 		s.mu.Lock()

@@ -40,11 +40,16 @@
 
   // refresh spends the refresh cookie for a new access token. One at a
   // time: a second refresh with the same cookie would be a reuse, which
-  // revokes the session. It resolves to whether a token was obtained.
+  // revokes the session. Within this tab the callers share one refresh;
+  // across tabs (which share the cookie) a Web Lock makes them take
+  // turns, each with the cookie the one before it set. It resolves to
+  // whether a token was obtained.
   function refresh() {
     if (!refreshing) {
       refreshing = (async () => {
-        const resp = await post('/auth/refresh');
+        const resp = navigator.locks
+          ? await navigator.locks.request('tollgate-refresh', () => post('/auth/refresh'))
+          : await post('/auth/refresh');
         if (!resp.ok) {
           accessToken = null;
           return false;
