@@ -28,6 +28,7 @@ func TestLoginFlow(t *testing.T) {
 		{"custom", "custom:sub-12345", "custom:sub-999"},
 	} {
 		t.Run(tt.provider, func(t *testing.T) {
+			t.Parallel()
 			fake := newFakeProvider(t)
 			app := startApp(t, fake, 0, "-provider", tt.provider)
 			u := newUser(t)
@@ -317,6 +318,7 @@ func TestCallbackRefused(t *testing.T) {
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			fake := newFakeProvider(t)
 			if tt.setup != nil {
 				fake.set(tt.setup)

@@ -98,6 +98,7 @@ func startApp(t *testing.T, fake *fakeProvider, bound int, args ...string) *test
 	}
 	a := &testApp{t: t, fake: fake, clock: &clock{now: time.Now()}, log: &demo.SyncBuffer{}}
 	o.addr = ln.Addr().String()
+	o.hasher = demo.TestHasher{}
 	o.now = a.clock.Now
 	o.maxFlows = bound
 	o.onEvent = func(_ context.Context, e audit.Event) {

@@ -137,8 +137,11 @@ type options struct {
 	accessTTL, refreshTTL    time.Duration
 	keyFile                  string
 
-	// Hooks of the tests: the clock of the flow table, its bound, the
-	// client that calls the provider, and the audit events.
+	// Hooks of the tests: the password hasher (no user has a password,
+	// but tollgate.New hashes a dummy one with it, and bcrypt under the
+	// race detector is slow), the clock of the flow table, its bound,
+	// the client that calls the provider, and the audit events.
+	hasher   tollgate.PasswordHasher
 	now      func() time.Time
 	maxFlows int
 	upstream *http.Client
@@ -304,6 +307,7 @@ func newServer(o options, logger *slog.Logger) (http.Handler, *login, error) {
 		SigningKey: key,
 		Scopes:     localScopes,
 		Users:      users,
+		Hasher:     o.hasher, // nil: the default, bcrypt
 		Refresh:    memstore.NewRefreshStore(),
 		Denylist:   memstore.NewDenylist(0), // logout ends the access tokens too
 		AccessTTL:  o.accessTTL,
