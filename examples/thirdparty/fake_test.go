@@ -45,6 +45,7 @@ type grant struct {
 // under mu, shape the next answers.
 type fakeProvider struct {
 	srv *httptest.Server
+	url string // its URL in the example's flags: srv.URL, or another name of it
 
 	mu          sync.Mutex
 	redirectURI string       // the registered redirect URI
@@ -74,6 +75,7 @@ func newFakeProvider(t *testing.T) *fakeProvider {
 	mux.HandleFunc("GET /user", f.userinfo)
 	mux.HandleFunc("GET /userinfo", f.userinfo)
 	f.srv = httptest.NewServer(mux)
+	f.url = f.srv.URL
 	t.Cleanup(f.srv.Close)
 	return f
 }

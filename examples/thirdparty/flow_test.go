@@ -43,7 +43,7 @@ func TestLoginFlow(t *testing.T) {
 					t.Fatal(err)
 				}
 				q := loc.Query()
-				if loc.Scheme+"://"+loc.Host+loc.Path != fake.srv.URL+"/authorize" || q.Get("response_type") != "code" ||
+				if loc.Scheme+"://"+loc.Host+loc.Path != fake.url+"/authorize" || q.Get("response_type") != "code" ||
 					q.Get("client_id") != fakeClientID || q.Get("redirect_uri") != app.url+callbackPath ||
 					len(q.Get("state")) < 22 || q.Get("code_challenge_method") != "S256" || len(q.Get("code_challenge")) != 43 ||
 					q.Has("code_verifier") || q.Has("client_secret") {

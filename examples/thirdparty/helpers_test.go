@@ -66,7 +66,7 @@ func fakeArgs(fake *fakeProvider, provider string) []string {
 		ui = "/user"
 	}
 	return []string{"-provider", provider, "-client-id", fakeClientID,
-		"-auth-url", fake.srv.URL + "/authorize", "-token-url", fake.srv.URL + "/token", "-userinfo-url", fake.srv.URL + ui}
+		"-auth-url", fake.url + "/authorize", "-token-url", fake.url + "/token", "-userinfo-url", fake.url + ui}
 }
 
 // fakeEnv is the environment of the tests: the client secret.
@@ -242,7 +242,7 @@ func (u *user) toProvider(app *testApp) string {
 	if at.status != http.StatusFound {
 		u.t.Fatalf("the provider's authorization endpoint: %d %s", at.status, at.body)
 	}
-	return at.location(u.t, app.fake.srv.URL)
+	return at.location(u.t, app.fake.url)
 }
 
 // logIn runs the whole login as the fake's current user and returns
