@@ -58,6 +58,9 @@
 //	GET  /api/me                   scope "me": {"username", "scopes"}
 //	GET  /healthz                  open: liveness
 //
+// Any other path is 404, another method on a route 405, in the JSON error
+// shape of RFC 6749 §5.2.
+//
 // The callback refuses, with a small HTML page, the flow cookie cleared
 // and nothing issued: no flow cookie, or a flow that expired or was used
 // (400); a state that does not match (400, RFC 6749 §10.12); a denied
