@@ -413,15 +413,59 @@ func (a *Authenticator) writeCookieError(w http.ResponseWriter, r *http.Request,
 // failure it writes nothing and returns Issue's error, for the caller to
 // answer. It fails without cookie mode.
 func (a *Authenticator) IssueCookie(w http.ResponseWriter, r *http.Request, u *User, scopes []string) error {
-	if !a.cookies.on {
-		return errors.New("tollgate: IssueCookie needs Config.Cookies.Path (cookie mode)")
-	}
-	tok, err := a.Issue(r, u, a.cookies.clientID, scopes)
+	tok, err := a.issueCookie(r, u, scopes)
 	if err != nil {
 		return err
 	}
 	a.writeCookieToken(w, tok)
 	return nil
+}
+
+// IssueCookieRedirect is [Authenticator.IssueCookie] for a login that
+// ends in a top-level navigation (the callback of a login with another
+// provider): it sets the refresh cookie and answers 303 See Other to
+// location, a path of this site ("/" or "/app", never "//host" or a URL:
+// no open redirect), with no token in the answer; the page then calls
+// [Authenticator.RefreshHandler] for its access token (with
+// Cookies.AccessCookie, the access cookie is set here too). The refresh cookie
+// is SameSite=Strict, so the browser sends it on the page's refresh even
+// though the navigation came from another site. On failure it writes
+// nothing and returns the error.
+func (a *Authenticator) IssueCookieRedirect(w http.ResponseWriter, r *http.Request, u *User, scopes []string, location string) error {
+	if !strings.HasPrefix(location, "/") || strings.HasPrefix(location, "//") || strings.HasPrefix(location, "/\\") || hasControl(location) {
+		return fmt.Errorf("tollgate: IssueCookieRedirect: location %q is not a path of this site", location)
+	}
+	tok, err := a.issueCookie(r, u, scopes)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, a.cookie(a.cookies.refreshName, a.cookies.path, tok.RefreshToken, tok.refreshTTL))
+	if a.cookies.accessName != "" {
+		http.SetCookie(w, a.cookie(a.cookies.accessName, "/", tok.AccessToken, time.Duration(tok.ExpiresIn)*time.Second))
+	}
+	// Without an access cookie, the access token of this login is not
+	// sent: the page gets its own from the refresh endpoint, and this one
+	// expires unused.
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Location", location)
+	w.WriteHeader(http.StatusSeeOther)
+	return nil
+}
+
+// issueCookie issues through Issue for the cookie client, and ends the
+// session of any refresh cookie the request carries, which the new one
+// replaces (as LoginHandler does).
+func (a *Authenticator) issueCookie(r *http.Request, u *User, scopes []string) (*Token, error) {
+	if !a.cookies.on {
+		return nil, errors.New("tollgate: IssueCookie needs Config.Cookies.Path (cookie mode)")
+	}
+	tok, err := a.Issue(r, u, a.cookies.clientID, scopes)
+	if err != nil {
+		return nil, err
+	}
+	_ = a.revokeCookies(r, a.refreshCookies(r))
+	return tok, nil
 }
 
 // writeCookieToken writes t as the answer of cookie mode (IssueCookie).

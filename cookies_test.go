@@ -591,3 +591,35 @@ func TestCookieMaxAgeFollowsFamily(t *testing.T) {
 		t.Errorf("Max-Age %d, want the family's remaining 2400 s", got)
 	}
 }
+
+// TestIssueCookieRedirect: a login that ends in a navigation sets the
+// cookie and redirects to a local path, with no token in the answer; the
+// page's refresh then gets the access token. Locations off the site are
+// refused (no open redirect).
+func TestIssueCookieRedirect(t *testing.T) {
+	f := newCookieFixture(t, nil)
+	old := setCookie(t, f.login(t), refreshCookie)
+	u, _ := f.users.LookupUser(t.Context(), "bob")
+	w := httptest.NewRecorder()
+	if err := f.auth.IssueCookieRedirect(w, cookieRequest("GET", "/auth/callback", "", []*http.Cookie{old}), u, nil, "/app"); err != nil {
+		t.Fatal(err)
+	}
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/app" || w.Body.Len() != 0 || w.Header().Get("Cache-Control") != "no-store" {
+		t.Errorf("%d %q %q", w.Code, w.Header().Get("Location"), w.Body)
+	}
+	c := setCookie(t, w, refreshCookie)
+	checkCookieAttrs(t, c, "/auth", int((30 * 24 * time.Hour).Seconds()))
+	rec := f.send(cookieRequest("POST", "/auth/refresh", "", []*http.Cookie{c}))
+	if rec.Code != 200 || decodeToken(t, rec).AccessToken == "" {
+		t.Fatalf("the page's refresh: %d %s", rec.Code, rec.Body)
+	}
+	if rec := f.send(cookieRequest("POST", "/auth/refresh", "", []*http.Cookie{old})); rec.Code != 400 {
+		t.Errorf("the session the new cookie replaced still refreshes: %d", rec.Code)
+	}
+	for _, loc := range []string{"//evil.example/", "https://evil.example/", "/\\evil.example", "app", "/a\nb"} {
+		w := httptest.NewRecorder()
+		if err := f.auth.IssueCookieRedirect(w, cookieRequest("GET", "/", "", nil), u, nil, loc); err == nil || len(w.Result().Cookies()) != 0 {
+			t.Errorf("location %q: %v, cookies %q", loc, err, w.Header().Values("Set-Cookie"))
+		}
+	}
+}

@@ -128,33 +128,15 @@ func (l *login) callback(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// issue issues our tokens to u through auth.IssueCookie, keeping its
-// cookies and dropping its JSON answer, and redirects to the page, whose
-// POST /auth/refresh gets the access token: the callback is a top-level
-// navigation, which cannot read a JSON body into the page's memory, and
-// a token in a page's text is a token shown. The access token issued
-// here is never sent: it expires unused.
+// issue issues our tokens to u through auth.IssueCookieRedirect: the
+// refresh cookie, and a 303 to the page, whose POST /auth/refresh gets
+// the access token. The callback is a top-level navigation, which cannot
+// read a JSON body into the page's memory, and a token in a page's text
+// is a token shown; 303 makes the browser fetch the page with GET, and
+// the URL with the code and state leaves the address bar and the history.
 func (l *login) issue(w http.ResponseWriter, r *http.Request, u *tollgate.User) error {
-	hw := &headersOnly{header: http.Header{}}
-	if err := l.auth.IssueCookie(hw, r, u, nil); err != nil {
-		return err
-	}
-	for _, c := range hw.header.Values("Set-Cookie") {
-		w.Header().Add("Set-Cookie", c)
-	}
-	// 303: the page is fetched with GET, and the URL with the code and
-	// state leaves the address bar and the history.
-	http.Redirect(w, r, "/", http.StatusSeeOther)
-	return nil
+	return l.auth.IssueCookieRedirect(w, r, u, nil, "/")
 }
-
-// headersOnly is a ResponseWriter that keeps the headers written to it
-// and throws the status and the body away.
-type headersOnly struct{ header http.Header }
-
-func (w *headersOnly) Header() http.Header         { return w.header }
-func (w *headersOnly) Write(b []byte) (int, error) { return len(b), nil }
-func (w *headersOnly) WriteHeader(int)             {}
 
 // logExchange logs why the token endpoint refused the code: its error
 // code and status, never its body (it may echo what was sent).
