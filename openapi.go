@@ -132,8 +132,8 @@ func pathTemplate(path string) (string, []string, error) {
 		if !strings.ContainsAny(s, "{}") {
 			continue
 		}
-		name, ok := strings.CutPrefix(s, "{")
-		if name, ok = strings.CutSuffix(name, "}"); !ok || strings.ContainsAny(name, "{}") {
+		name := strings.TrimSuffix(strings.TrimPrefix(s, "{"), "}")
+		if len(name) != len(s)-2 || strings.ContainsAny(name, "{}") {
 			return "", nil, fmt.Errorf("segment %q: a wildcard is a whole segment, {name} or {name...}", s)
 		}
 		if name == "$" && i == len(segs)-1 {
