@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -24,6 +25,7 @@ type Route struct {
 	// path; ServeMux only) and a trailing "{$}".
 	Path     string
 	Summary  string       // a short summary for the document; optional
+	Status   int          // the success status to document, as 200 or 201; 0 documents "2XX"
 	Scopes   []string     // the token needs all of these ([Authenticator.RequireScopes])
 	AnyScope []string     // or one of these ([Authenticator.RequireAnyScope]); not with Scopes
 	Public   bool         // no token needed; not with Scopes or AnyScope
@@ -81,6 +83,8 @@ func (a *Authenticator) API(routes ...Route) *API {
 			fail("a Public route requires no scope")
 		case rt.AnyScope != nil && len(rt.AnyScope) == 0:
 			fail("AnyScope is empty")
+		case rt.Status != 0 && (rt.Status < 100 || rt.Status > 399):
+			fail("Status must be a success (100 to 399), or 0")
 		}
 		a.scopes.mustKnow("API: "+name+": Scopes", rt.Scopes)
 		a.scopes.mustKnow("API: "+name+": AnyScope", rt.AnyScope)
@@ -305,8 +309,13 @@ func (r *apiRoute) operation() *oaOperation {
 	op := &oaOperation{
 		Summary:   r.Summary,
 		Security:  []map[string][]string{},
-		Responses: map[string]any{"2XX": map[string]any{"description": "Success"}},
+		Responses: map[string]any{},
 	}
+	success := "2XX"
+	if r.Status != 0 {
+		success = strconv.Itoa(r.Status)
+	}
+	op.Responses[success] = map[string]any{"description": "Success"}
 	for _, p := range r.params {
 		op.Parameters = append(op.Parameters, oaParameter{Name: p, In: "path", Required: true, Schema: map[string]any{"type": "string"}})
 	}

@@ -28,7 +28,7 @@ func testRoutes() []tollgate.Route {
 	return []tollgate.Route{
 		{Method: "GET", Path: "/users/me", Summary: "Your profile", Scopes: []string{"me"}, Handler: patternHandler},
 		{Method: "GET", Path: "/items", Scopes: []string{"items:read"}, Handler: patternHandler},
-		{Method: "POST", Path: "/items", Scopes: []string{"items:write"}, Handler: patternHandler},
+		{Method: "POST", Path: "/items", Scopes: []string{"items:write"}, Status: 201, Handler: patternHandler},
 		{Method: "PUT", Path: "/items/{id}", Scopes: []string{"items:read", "items:write"}, Handler: patternHandler},
 		{Method: "GET", Path: "/items/{id}/files/{path...}", Scopes: []string{"items:read"}, Handler: patternHandler},
 		{Method: "GET", Path: "/admin/users", Scopes: []string{"admin:users"}, Handler: patternHandler},
@@ -289,6 +289,13 @@ func TestOpenAPIDocument(t *testing.T) {
 			}
 		})
 	}
+	// The success answer: Route.Status, or any 2XX.
+	if r := doc.Paths["/items"]["post"].Responses; r["201"] == nil || r["2XX"] != nil {
+		t.Errorf("POST /items (Status 201) responses %v, want 201 and no 2XX", slices.Sorted(maps.Keys(r)))
+	}
+	if r := doc.Paths["/items"]["get"].Responses; r["2XX"] == nil {
+		t.Errorf("GET /items (no Status) responses %v, want 2XX", slices.Sorted(maps.Keys(r)))
+	}
 	for _, name := range []string{"InvalidRequest", "Unauthorized", "InsufficientScope"} {
 		r := doc.Components.Responses[name]
 		if r.Headers["WWW-Authenticate"] == nil || r.Content["application/json"] == nil {
@@ -354,6 +361,7 @@ func TestAPIPanicsOnWiringBugs(t *testing.T) {
 		{"Public with AnyScope", []tollgate.Route{{Method: "GET", Path: "/a", Public: true, AnyScope: []string{"me"}, Handler: h}}, "Public"},
 		{"empty AnyScope", []tollgate.Route{{Method: "GET", Path: "/a", AnyScope: []string{}, Handler: h}}, "AnyScope is empty"},
 		{"no handler", []tollgate.Route{{Method: "GET", Path: "/a"}}, "no Handler"},
+		{"error status", []tollgate.Route{{Method: "GET", Path: "/a", Status: 404, Handler: h}}, "Status"},
 		{"no method", []tollgate.Route{{Path: "/a", Handler: h}}, "method"},
 		{"lower-case method", []tollgate.Route{{Method: "get", Path: "/a", Handler: h}}, "method"},
 		{"CONNECT (no OpenAPI operation)", []tollgate.Route{{Method: "CONNECT", Path: "/a", Handler: h}}, "method"},
