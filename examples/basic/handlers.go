@@ -52,13 +52,13 @@ type server struct {
 // same table.
 func (s *server) routes(ready func(context.Context) error) []tollgate.Route {
 	return []tollgate.Route{
-		{Method: "GET", Path: "/.well-known/jwks.json", Summary: "The public verification keys (a JWK Set, RFC 7517)", Public: true, Handler: s.auth.JWKSHandler()},
-		{Method: "GET", Path: "/users/me", Summary: "Your username and granted scopes", Scopes: []string{"me"}, Handler: withSubject(s.me)},
-		{Method: "GET", Path: "/items", Summary: "List the items", Scopes: []string{"items:read"}, Handler: withSubject(s.listItems)},
-		{Method: "POST", Path: "/items", Summary: `Create an item from {"name": "..."}`, Scopes: []string{"items:write"}, Handler: withSubject(s.createItem)},
-		{Method: "GET", Path: "/admin/users", Summary: "List the users", Scopes: []string{"admin:users"}, Handler: withSubject(s.listUsers)},
-		{Method: "GET", Path: "/healthz", Summary: "Liveness: the process is up", Public: true, Handler: http.HandlerFunc(healthz)},
-		{Method: "GET", Path: "/readyz", Summary: "Readiness: 200 when the stores answer, else 503", Public: true, Handler: readyz(ready)},
+		{Method: "GET", Path: "/.well-known/jwks.json", Summary: "The public verification keys (a JWK Set, RFC 7517)", Status: 200, Public: true, Handler: s.auth.JWKSHandler()},
+		{Method: "GET", Path: "/users/me", Summary: "Your username and granted scopes", Status: 200, Scopes: []string{"me"}, Handler: withSubject(s.me)},
+		{Method: "GET", Path: "/items", Summary: "List the items", Status: 200, Scopes: []string{"items:read"}, Handler: withSubject(s.listItems)},
+		{Method: "POST", Path: "/items", Summary: `Create an item from {"name": "..."}`, Status: 201, Scopes: []string{"items:write"}, Handler: withSubject(s.createItem)},
+		{Method: "GET", Path: "/admin/users", Summary: "List the users", Status: 200, Scopes: []string{"admin:users"}, Handler: withSubject(s.listUsers)},
+		{Method: "GET", Path: "/healthz", Summary: "Liveness: the process is up", Status: 200, Public: true, Handler: http.HandlerFunc(healthz)},
+		{Method: "GET", Path: "/readyz", Summary: "Readiness: 200 when the stores answer, else 503", Status: 200, Public: true, Handler: readyz(ready)},
 	}
 }
 
