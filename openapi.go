@@ -405,31 +405,11 @@ func components(reg scopeRegistry, info OpenAPIInfo) map[string]any {
 			"Unavailable":       tokenError("temporarily_unavailable: the server is busy or a store does not answer. Retry after Retry-After."),
 		},
 		"schemas": map[string]any{
-			"BearerError": map[string]any{
-				"description": "The body of a refused request to a protected operation (tollgate.DefaultErrorHandler).",
-				"type":        "object",
-				"required":    []string{"error"},
-				"properties": map[string]any{
-					"error": map[string]any{
-						"type": "string",
-						"enum": []string{"unauthorized", "invalid_request", "invalid_token", "insufficient_scope", "temporarily_unavailable"},
-					},
-					"error_description": str,
-				},
-			},
-			"TokenError": map[string]any{
-				"description": "An RFC 6749 §5.2 error response.",
-				"type":        "object",
-				"required":    []string{"error"},
-				"properties": map[string]any{
-					"error": map[string]any{
-						"type": "string",
-						"enum": []string{"invalid_request", "invalid_client", "invalid_grant", "invalid_scope",
-							"unsupported_grant_type", "slow_down", "temporarily_unavailable", "server_error"},
-					},
-					"error_description": str,
-				},
-			},
+			"BearerError": errorSchema("The body of a refused request to a protected operation (tollgate.DefaultErrorHandler).",
+				"unauthorized", "invalid_request", "invalid_token", "insufficient_scope", "temporarily_unavailable"),
+			"TokenError": errorSchema("An RFC 6749 §5.2 error response.",
+				"invalid_request", "invalid_client", "invalid_grant", "invalid_scope",
+				"unsupported_grant_type", "slow_down", "temporarily_unavailable", "server_error"),
 			"TokenRequest": map[string]any{
 				"description": "RFC 6749 §4.3.2 (password) and §6 (refresh_token), form-encoded.",
 				"type":        "object",
@@ -455,6 +435,20 @@ func components(reg scopeRegistry, info OpenAPIInfo) map[string]any {
 					"scope":         str,
 				},
 			},
+		},
+	}
+}
+
+// errorSchema is the Schema Object of an error body
+// {"error", "error_description"} with the given codes.
+func errorSchema(desc string, codes ...string) map[string]any {
+	return map[string]any{
+		"description": desc,
+		"type":        "object",
+		"required":    []string{"error"},
+		"properties": map[string]any{
+			"error":             map[string]any{"type": "string", "enum": codes},
+			"error_description": map[string]any{"type": "string"},
 		},
 	}
 }

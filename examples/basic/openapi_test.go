@@ -7,13 +7,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
+	"github.com/tollgate-go/tollgate/internal/openapitest"
 )
 
 // validateOpenAPI validates doc against the OpenAPI 3.1 schema with
@@ -182,98 +182,35 @@ func TestOpenAPIAnswersMatch(t *testing.T) {
 	}
 }
 
-// wildcard is a path parameter of an OpenAPI path template.
-var wildcard = regexp.MustCompile(`\{[^}]*\}`)
-
 // TestOpenAPISecurityEnforced checks the served document against the
-// running server, operation by operation, with real tokens from /token:
-// carol, who holds every scope, logs in asking for exactly the scopes of
-// each security requirement (RFC 6749 §3.3) and passes; asking for every
-// scope but one of each requirement, she gets 403 insufficient_scope
-// (RFC 6750 §3.1). An operation with security [] answers without a token,
-// any other refuses a request without one with 401.
+// running server, operation by operation (openapitest.CheckSecurity),
+// with real tokens from /token: carol, who holds every scope, logs in
+// asking for exactly the scopes wanted (RFC 6749 §3.3).
 func TestOpenAPISecurityEnforced(t *testing.T) {
 	s := newTestServer(t, nil, nil)
-	_, doc := servedOpenAPI(t, s)
-	registry := slices.Sorted(maps.Keys(scopes))
+	doc, _ := servedOpenAPI(t, s)
 	tokens := map[string]string{}
-	tokenFor := func(have []string) string {
-		key := strings.Join(have, " ")
-		if tokens[key] == "" {
-			r := s.form("/token", url.Values{"grant_type": {"password"}, "username": {"carol"}, "password": {"admin-pass-123"}, "scope": {key}})
-			tokens[key] = s.tokens(r).AccessToken
-		}
-		return tokens[key]
-	}
-	statusOf := func(method, template, token string) int {
-		path := wildcard.ReplaceAllString(template, "x1")
-		body := ""
-		if method == "POST" {
-			body = `{"name":"from the security test"}`
-		}
-		return s.do(method, path, token, "application/json", body).status
-	}
-	checked := 0
-	for path, item := range obj(doc, "paths") {
-		for method, op := range item.(map[string]any) {
-			method = strings.ToUpper(method)
-			if path == openAPIInfo.TokenURL {
-				continue
+	call := func(method, path string, have []string) int {
+		token := ""
+		if have != nil {
+			if len(have) == 0 {
+				// An empty scope parameter asks for every scope held;
+				// the example has no authentication-only route anyway.
+				have = []string{"me"}
 			}
-			checked++
-			t.Run(method+" "+path, func(t *testing.T) {
-				var reqs [][]string
-				for _, r := range op.(map[string]any)["security"].([]any) {
-					var scopes []string
-					for _, s := range r.(map[string]any)["oauth2"].([]any) {
-						scopes = append(scopes, s.(string))
-					}
-					reqs = append(reqs, scopes)
-				}
-				if len(reqs) == 0 {
-					if got := statusOf(method, path, ""); got >= 400 {
-						t.Errorf("security [] but no token: status %d", got)
-					}
-					return
-				}
-				if got := statusOf(method, path, ""); got != http.StatusUnauthorized {
-					t.Errorf("no token: status %d, want 401", got)
-				}
-				for _, req := range reqs {
-					if len(req) == 0 {
-						req = []string{"me"} // authentication only: any token
-					}
-					if got := statusOf(method, path, tokenFor(req)); got >= 400 {
-						t.Errorf("token for exactly %q: status %d, want success", req, got)
-					}
-				}
-				for _, drop := range oneOfEach(reqs) {
-					have := slices.DeleteFunc(slices.Clone(registry), func(s string) bool { return slices.Contains(drop, s) })
-					if got := statusOf(method, path, tokenFor(have)); got != http.StatusForbidden {
-						t.Errorf("token for %q (all but %q): status %d, want 403", have, drop, got)
-					}
-				}
-			})
-		}
-	}
-	if routes := (&server{auth: newTestAuth(t)}).routes(nil); checked != len(routes) {
-		t.Errorf("the document has %d operations besides /token, the route table %d", checked, len(routes))
-	}
-}
-
-// oneOfEach yields every way to pick one scope from each requirement.
-func oneOfEach(reqs [][]string) [][]string {
-	out := [][]string{nil}
-	for _, r := range reqs {
-		var next [][]string
-		for _, prefix := range out {
-			for _, s := range r {
-				next = append(next, append(slices.Clone(prefix), s))
+			key := strings.Join(have, " ")
+			if tokens[key] == "" {
+				r := s.form("/token", url.Values{"grant_type": {"password"}, "username": {"carol"}, "password": {"admin-pass-123"}, "scope": {key}})
+				tokens[key] = s.tokens(r).AccessToken
 			}
+			token = tokens[key]
 		}
-		out = next
+		return s.do(method, path, token, "application/json", `{"name":"from the security test"}`).status
 	}
-	return out
+	n := openapitest.CheckSecurity(t, doc, slices.Sorted(maps.Keys(scopes)), call, openAPIInfo.TokenURL)
+	if routes := (&server{auth: newTestAuth(t)}).routes(nil); n != len(routes) {
+		t.Errorf("the document has %d operations besides /token, the route table %d", n, len(routes))
+	}
 }
 
 // TestTokenAcceptsSwaggerUI: the token endpoint takes the password-flow
