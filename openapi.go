@@ -86,8 +86,8 @@ func (a *Authenticator) API(routes ...Route) *API {
 		case rt.Status != 0 && (rt.Status < 100 || rt.Status > 399):
 			fail("Status must be a success (100 to 399), or 0")
 		}
-		a.scopes.mustKnow("API: "+name+": Scopes", rt.Scopes)
-		a.scopes.mustKnow("API: "+name+": AnyScope", rt.AnyScope)
+		a.scopes.mustKnow("API: route "+name+": Scopes", rt.Scopes)
+		a.scopes.mustKnow("API: route "+name+": AnyScope", rt.AnyScope)
 		// OpenAPI 3.1 §4.8.8: templated paths that differ only in
 		// their parameter names MUST NOT exist together.
 		shape := pathShape(template)
@@ -103,8 +103,9 @@ func (a *Authenticator) API(routes ...Route) *API {
 			}()
 			check.Handle(name, http.NotFoundHandler())
 		}()
-		rt.Scopes = slices.Clone(rt.Scopes)
-		rt.AnyScope = slices.Clone(rt.AnyScope)
+		// Copies, each scope once: the table cannot change after API.
+		rt.Scopes = slices.Clone(a.scopes.registered(rt.Scopes))
+		rt.AnyScope = slices.Clone(a.scopes.registered(rt.AnyScope))
 		r := apiRoute{Route: rt, template: template, params: params}
 		switch {
 		case rt.Public:

@@ -339,7 +339,8 @@ func TestAPIPanicsOnWiringBugs(t *testing.T) {
 }
 
 // TestAPIRoutesAreCopied: changing a Route's scope slice after API does
-// not change what is enforced or documented.
+// not change what is enforced or documented, and a scope listed twice is
+// documented once.
 func TestAPIRoutesAreCopied(t *testing.T) {
 	f := newFixture(t, "", nil)
 	need := []string{"admin:users"}
@@ -353,6 +354,15 @@ func TestAPIRoutesAreCopied(t *testing.T) {
 	_, doc := openAPIOf(t, api, testInfo)
 	if got := string(doc.Paths["/admin"]["get"].Security); !strings.Contains(got, "admin:users") {
 		t.Errorf("security = %s, want admin:users", got)
+	}
+
+	// A scope named twice is one scope (RFC 6749 §3.3: a set).
+	twice := f.auth.API(tollgate.Route{Method: "GET", Path: "/me", Scopes: []string{"me", "me"}, Handler: patternHandler})
+	_, doc = openAPIOf(t, twice, testInfo)
+	var compact bytes.Buffer
+	_ = json.Compact(&compact, doc.Paths["/me"]["get"].Security)
+	if got := compact.String(); got != `[{"oauth2":["me"]}]` {
+		t.Errorf("Scopes me, me: security = %s, want [{\"oauth2\":[\"me\"]}]", got)
 	}
 }
 
