@@ -204,7 +204,9 @@ type OpenAPIInfo struct {
 // password flow and every scope of the registry; on each operation the
 // security it enforces (Route.Scopes as one requirement, Route.AnyScope
 // as alternatives, authentication only as a requirement without scopes,
-// Public as none), and the RFC 6750 §3 answers to a request refused. The
+// Public as none), and the RFC 6750 §3 answers to a request refused (and
+// 503 when Config.Denylist or Config.LoadUser puts a store on the
+// request path). The
 // error bodies are those of [DefaultErrorHandler]. The output is
 // deterministic.
 func (api *API) OpenAPI(info OpenAPIInfo) ([]byte, error) {
@@ -242,7 +244,13 @@ func (api *API) OpenAPI(info OpenAPIInfo) ([]byte, error) {
 		if item[method] != nil {
 			return nil, fmt.Errorf("tollgate: OpenAPI: %s %s is also the token endpoint", r.Method, r.template)
 		}
-		item[method] = r.operation()
+		op := r.operation()
+		if !r.Public && (api.auth.cfg.Denylist != nil || api.auth.cfg.LoadUser) {
+			// A protected request consults a store then: one that fails
+			// is 503 with Retry-After (storeFailed).
+			op.Responses["503"] = ref("responses/Unavailable")
+		}
+		item[method] = op
 	}
 	return json.MarshalIndent(doc, "", "  ")
 }

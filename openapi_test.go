@@ -15,6 +15,7 @@ import (
 
 	"github.com/tollgate-go/tollgate"
 	"github.com/tollgate-go/tollgate/internal/openapitest"
+	"github.com/tollgate-go/tollgate/memstore"
 )
 
 // patternHandler answers 200 with the pattern that matched: it runs only
@@ -251,6 +252,31 @@ func TestOpenAPIDocument(t *testing.T) {
 	other, _ := openAPIOf(t, f.auth.API(reversed...), testInfo)
 	if !bytes.Equal(raw, again) || !bytes.Equal(raw, other) {
 		t.Error("the document differs between two builds of the same routes")
+	}
+}
+
+// TestOpenAPIStoreAnswers: with a store on the request path
+// (Config.Denylist, Config.LoadUser) a protected operation may answer 503
+// temporarily_unavailable, and says so; without one it does not.
+func TestOpenAPIStoreAnswers(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		mutate func(*tollgate.Config)
+		want   bool
+	}{
+		{"no store on the request path", nil, false},
+		{"Denylist", func(c *tollgate.Config) { c.Denylist = memstore.NewDenylist(100) }, true},
+		{"LoadUser", func(c *tollgate.Config) { c.LoadUser = true }, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, doc := openAPIOf(t, newFixture(t, "", tt.mutate).auth.API(testRoutes()...), testInfo)
+			if got := doc.Paths["/items"]["get"].Responses["503"] != nil; got != tt.want {
+				t.Errorf("GET /items documents 503: %v, want %v", got, tt.want)
+			}
+			if doc.Paths["/healthz"]["get"].Responses["503"] != nil {
+				t.Error("the public GET /healthz documents 503")
+			}
+		})
 	}
 }
 
