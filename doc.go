@@ -20,7 +20,10 @@
 // endpoint of the service's own (a form, a passkey, a login with another
 // provider) issues the same tokens with [Authenticator.Issue], and
 // Config.Claims adds claims of the service's own, which handlers read
-// with [Principal.DecodeClaims].
+// with [Principal.DecodeClaims]. To document the routes as well, declare
+// them once as [Route] values: [Authenticator.API] guards each with its
+// scopes, and [API.OpenAPI] describes the same table as an OpenAPI 3.1
+// document (openapi.go).
 //
 // # The two halves
 //

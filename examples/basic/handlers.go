@@ -47,20 +47,32 @@ type server struct {
 	lastID int
 }
 
-// protect is auth.RequireScopes, with the caller's subject recorded for
-// the request log.
-func (s *server) protect(scopes ...string) func(http.Handler) http.Handler {
-	require := s.auth.RequireScopes(scopes...)
-	return func(next http.Handler) http.Handler {
-		return require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if p, ok := tollgate.FromContext(r.Context()); ok {
-				if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
-					info.subject = p.Subject
-				}
-			}
-			next.ServeHTTP(w, r)
-		}))
+// routes is the API of the example, declared once: tollgate.API guards
+// each handler with the route's scopes, and /openapi.json documents the
+// same table.
+func (s *server) routes(ready func(context.Context) error) []tollgate.Route {
+	return []tollgate.Route{
+		{Method: "GET", Path: "/.well-known/jwks.json", Summary: "The public verification keys (a JWK Set, RFC 7517)", Status: 200, Public: true, Handler: s.auth.JWKSHandler()},
+		{Method: "GET", Path: "/users/me", Summary: "Your username and granted scopes", Status: 200, Scopes: []string{"me"}, Handler: withSubject(s.me)},
+		{Method: "GET", Path: "/items", Summary: "List the items", Status: 200, Scopes: []string{"items:read"}, Handler: withSubject(s.listItems)},
+		{Method: "POST", Path: "/items", Summary: `Create an item from {"name": "..."}`, Status: 201, Scopes: []string{"items:write"}, Handler: withSubject(s.createItem)},
+		{Method: "GET", Path: "/admin/users", Summary: "List the users", Status: 200, Scopes: []string{"admin:users"}, Handler: withSubject(s.listUsers)},
+		{Method: "GET", Path: "/healthz", Summary: "Liveness: the process is up", Status: 200, Public: true, Handler: http.HandlerFunc(healthz)},
+		{Method: "GET", Path: "/readyz", Summary: "Readiness: 200 when the stores answer, else 503", Status: 200, Public: true, Handler: readyz(ready)},
 	}
+}
+
+// withSubject records the caller's subject for the request log; it runs
+// behind the route's guard, where the Principal is known.
+func withSubject(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p, ok := tollgate.FromContext(r.Context()); ok {
+			if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
+				info.subject = p.Subject
+			}
+		}
+		next(w, r)
+	})
 }
 
 // me serves GET /users/me: the caller's username and granted scopes.

@@ -2,7 +2,7 @@
 // grant with JWT access tokens, scopes and rotating refresh tokens, in
 // front of a small items API, with four demo users.
 //
-//	go run ./examples/basic                 # ES256, key generated at start
+//	npm ci --prefix examples/basic && go run ./examples/basic   # ES256, key generated at start; Swagger UI at /docs
 //	go run ./examples/basic -alg RS256 -access-ttl 5m
 //	TOLLGATE_SECRET=$(openssl rand -base64 32) go run ./examples/basic -alg HS256
 //	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out signing-key.pem
@@ -19,6 +19,8 @@
 //	GET  /admin/users            scope "admin:users": the users
 //	GET  /healthz                open: liveness
 //	GET  /readyz                 open: 200 when the stores answer, else 503
+//	GET  /openapi.json           the OpenAPI 3.1 document of these routes
+//	GET  /docs                   Swagger UI (npm ci --prefix examples/basic first)
 //
 // A session with curl:
 //
@@ -104,6 +106,7 @@ type options struct {
 	audience   string
 	store      string   // -store: where state lives
 	verifyKeys []string // -verify-key files: keys that verify, never sign
+	swaggerUI  string   // -swagger-ui: the swagger-ui-dist files; "" finds them
 
 	bcryptCost int // of the demo users' hashes and of tollgate's dummy hash
 
@@ -144,6 +147,9 @@ Flags:
 	fs.StringVar(&o.issuer, "issuer", "", "the `URL` in the tokens' \"iss\" claim (default \"http://\" + the listen address)")
 	fs.StringVar(&o.audience, "audience", "", "the tokens' \"aud\" `claim` (default the issuer)")
 	fs.StringVar(&o.store, "store", "memory", storeUsage)
+	fs.StringVar(&o.swaggerUI, "swagger-ui", "", "the `dir`ectory of the npm package swagger-ui-dist, served at /docs\n"+
+		"(default: node_modules/swagger-ui-dist found in ., in ./examples/basic or beside the example's source;\n"+
+		"install it with: npm ci --prefix examples/basic)")
 	fs.Func("verify-key", "also verify tokens signed with the key in this PEM or JWK `file` (repeatable):\n"+
 		"to rotate, restart with the new key as -key and the old one here", func(f string) error {
 		o.verifyKeys = append(o.verifyKeys, f)
@@ -356,20 +362,16 @@ func newServer(o options, logger *slog.Logger) (http.Handler, func(), error) {
 
 	s := &server{auth: auth, items: seedItems()}
 	s.lastID = s.items[len(s.items)-1].ID
-	need := s.protect
+	api := auth.API(s.routes(st.ready)...)
 
 	mux := http.NewServeMux()
 	// No method in these two patterns: for a GET, the library's handler
 	// answers 405 with "Allow: POST" and an RFC 6749 §5.2 body.
 	mux.Handle("/token", auth.TokenHandler())
 	mux.Handle("/revoke", auth.RevokeHandler())
-	mux.Handle("GET /.well-known/jwks.json", auth.JWKSHandler())
-	mux.Handle("GET /users/me", need("me")(http.HandlerFunc(s.me)))
-	mux.Handle("GET /items", need("items:read")(http.HandlerFunc(s.listItems)))
-	mux.Handle("POST /items", need("items:write")(http.HandlerFunc(s.createItem)))
-	mux.Handle("GET /admin/users", need("admin:users")(http.HandlerFunc(s.listUsers)))
-	mux.HandleFunc("GET /healthz", healthz)
-	mux.Handle("GET /readyz", readyz(st.ready))
+	api.Register(mux)
+	mux.Handle("GET /openapi.json", api.OpenAPIHandler(openAPIInfo))
+	newDocs(o.swaggerUI, logger).register(mux)
 	return logRequests(logger, mux), st.close, nil
 }
 
