@@ -491,6 +491,11 @@ type Principal struct {
 	IssuedAt  time.Time // "iat"
 	ExpiresAt time.Time // "exp"
 
+	// Client says that the caller is a client acting for itself, with a
+	// token of the client_credentials grant (RFC 6749 §4.4), not a user:
+	// Subject and ClientID are then both the client's id (RFC 9068 §2.2).
+	Client bool
+
 	// User is the user as the UserStore returned it on this request; set
 	// only with Config.LoadUser.
 	User *User

@@ -92,6 +92,7 @@ var (
 	kindInvalidGrant      = &errorKind{"invalid_grant", http.StatusBadRequest, ""}
 	kindInvalidScope      = &errorKind{"invalid_scope", http.StatusBadRequest, ""}
 	kindUnsupportedGrant  = &errorKind{"unsupported_grant_type", http.StatusBadRequest, ""}
+	kindUnauthorizedClient = &errorKind{"unauthorized_client", http.StatusBadRequest, ""}
 	kindServer            = &errorKind{"server_error", http.StatusInternalServerError, "The server could not complete the request"}
 	// 429 (RFC 6585 §4) with "slow_down": RFC 6749 §5.2 has no code for
 	// it; "slow_down" is the token-endpoint error registered by RFC 8628
@@ -130,6 +131,10 @@ var (
 	// ErrUnsupportedGrantType: a grant_type other than password and
 	// refresh_token (RFC 6749 §5.2: 400).
 	ErrUnsupportedGrantType error = kindUnsupportedGrant
+	// ErrUnauthorizedClient: the client may not use the grant type (its
+	// Client.Grants; client_credentials for a public client) (RFC 6749
+	// §5.2: 400).
+	ErrUnauthorizedClient error = kindUnauthorizedClient
 	// ErrServer: a server-side failure other than a store's (500): a
 	// Config.Claims hook or a signer that failed. The cause is logged,
 	// never sent. A store that fails (a database down) is 503
