@@ -42,6 +42,13 @@ type Config struct {
 	// Default: Issuer.
 	Realm string
 
+	// ResourceMetadata, if set, is the URL of the service's protected
+	// resource metadata ([Authenticator.ResourceMetadataHandler]), named
+	// by the resource_metadata parameter of every challenge of protected
+	// routes (RFC 9728 §5.1), so that a client that meets a 401 can find
+	// the authorization server. An https URL (http on a loopback host).
+	ResourceMetadata string
+
 	// SigningKey signs access tokens; its algorithm is the key's own
 	// (see [NewKey]). Required to issue tokens; nil makes a verifier-only
 	// Authenticator, whose TokenHandler, RevokeHandler and Issue are not
@@ -302,6 +309,12 @@ func New(cfg Config) (*Authenticator, error) {
 	if strings.ContainsAny(cfg.Realm, "\"\\\r\n") {
 		bad("Config.Realm must not contain quotes, backslashes or line breaks")
 	}
+	if m := cfg.ResourceMetadata; m != "" {
+		if u, err := url.Parse(m); err != nil || !u.IsAbs() || u.Host == "" || strings.ContainsAny(m, "\"\\ \r\n") ||
+			!(u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname())) {
+			bad("Config.ResourceMetadata %q is not an https URL (RFC 9728 §3)", m)
+		}
+	}
 	issues := cfg.SigningKey != nil
 	switch {
 	case cfg.Users != nil && cfg.SigningKey == nil:
@@ -396,7 +409,7 @@ func New(cfg Config) (*Authenticator, error) {
 		cfg:       cfg,
 		scopes:    scopes,
 		now:       time.Now,
-		challenge: `Bearer realm="` + cfg.Realm + `"`,
+		challenge: challenge(cfg),
 		reported:  map[string]bool{},
 		cookies:   cookies,
 		origins:   newOriginCheck(cfg.Cookies.TrustedOrigins),
@@ -418,6 +431,16 @@ func New(cfg Config) (*Authenticator, error) {
 			"kid", cfg.SigningKey.ID(), "alg", cfg.SigningKey.Algorithm())
 	}
 	return a, nil
+}
+
+// challenge is the WWW-Authenticate challenge of protected routes before
+// any error (RFC 6750 §3), with the metadata's URL (RFC 9728 §5.1).
+func challenge(cfg Config) string {
+	c := `Bearer realm="` + cfg.Realm + `"`
+	if cfg.ResourceMetadata != "" {
+		c += `, resource_metadata="` + cfg.ResourceMetadata + `"`
+	}
+	return c
 }
 
 // checkIssuer enforces the issuer rules of RFC 8414 §2 (which the
