@@ -102,13 +102,15 @@ type Config struct {
 	// until they expire. memstore.Denylist is an in-memory one.
 	Denylist Denylist
 
-	// Clients says which clients may request tokens. A request that names
-	// no client (no client_id, or an empty HTTP Basic user) is made by the
-	// first-party client "tollgate". If nil, any well-formed client id is
-	// accepted: a public client cannot prove its id anyway (RFC 6749
-	// §2.1). If set, a client it does not know, "tollgate" included, gets
-	// invalid_client. Only public clients (without a secret) are served:
-	// a request that presents a client secret gets invalid_client.
+	// Clients says which clients may request tokens, and holds the
+	// confidential ones (a [Client] with a SecretHash, made with Hasher),
+	// which authenticate on every request and may use the
+	// client_credentials grant. A request that names no client (no
+	// client_id, or an empty HTTP Basic user) is made by the first-party
+	// client "tollgate". If nil, any well-formed client id is accepted as
+	// a public client (it cannot prove its id anyway, RFC 6749 §2.1), and
+	// a request that presents a client secret gets invalid_client. If set,
+	// a client it does not know, "tollgate" included, gets invalid_client.
 	Clients ClientStore
 
 	// Hasher checks passwords. Default: [Bcrypt](0), cost 12.
