@@ -42,6 +42,13 @@ type Config struct {
 	// Default: Issuer.
 	Realm string
 
+	// ResourceMetadata, if set, is the URL of the service's protected
+	// resource metadata ([Authenticator.ResourceMetadataHandler]), named
+	// by the resource_metadata parameter of every challenge of protected
+	// routes (RFC 9728 §5.1), so that a client that meets a 401 can find
+	// the authorization server. An https URL (http on a loopback host).
+	ResourceMetadata string
+
 	// SigningKey signs access tokens; its algorithm is the key's own
 	// (see [NewKey]). Required to issue tokens; nil makes a verifier-only
 	// Authenticator, whose TokenHandler, RevokeHandler and Issue are not
@@ -95,13 +102,15 @@ type Config struct {
 	// until they expire. memstore.Denylist is an in-memory one.
 	Denylist Denylist
 
-	// Clients says which clients may request tokens. A request that names
-	// no client (no client_id, or an empty HTTP Basic user) is made by the
-	// first-party client "tollgate". If nil, any well-formed client id is
-	// accepted: a public client cannot prove its id anyway (RFC 6749
-	// §2.1). If set, a client it does not know, "tollgate" included, gets
-	// invalid_client. Only public clients (without a secret) are served:
-	// a request that presents a client secret gets invalid_client.
+	// Clients says which clients may request tokens, and holds the
+	// confidential ones (a [Client] with a SecretHash, made with Hasher),
+	// which authenticate on every request and may use the
+	// client_credentials grant. A request that names no client (no
+	// client_id, or an empty HTTP Basic user) is made by the first-party
+	// client "tollgate". If nil, any well-formed client id is accepted as
+	// a public client (it cannot prove its id anyway, RFC 6749 §2.1), and
+	// a request that presents a client secret gets invalid_client. If set,
+	// a client it does not know, "tollgate" included, gets invalid_client.
 	Clients ClientStore
 
 	// Hasher checks passwords. Default: [Bcrypt](0), cost 12.
@@ -302,6 +311,12 @@ func New(cfg Config) (*Authenticator, error) {
 	if strings.ContainsAny(cfg.Realm, "\"\\\r\n") {
 		bad("Config.Realm must not contain quotes, backslashes or line breaks")
 	}
+	if m := cfg.ResourceMetadata; m != "" {
+		if u, err := url.Parse(m); err != nil || !u.IsAbs() || u.Host == "" || strings.ContainsAny(m, "\"\\ \r\n") ||
+			!(u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname())) {
+			bad("Config.ResourceMetadata %q is not an https URL (RFC 9728 §3)", m)
+		}
+	}
 	issues := cfg.SigningKey != nil
 	switch {
 	case cfg.Users != nil && cfg.SigningKey == nil:
@@ -396,7 +411,7 @@ func New(cfg Config) (*Authenticator, error) {
 		cfg:       cfg,
 		scopes:    scopes,
 		now:       time.Now,
-		challenge: `Bearer realm="` + cfg.Realm + `"`,
+		challenge: challenge(cfg),
 		reported:  map[string]bool{},
 		cookies:   cookies,
 		origins:   newOriginCheck(cfg.Cookies.TrustedOrigins),
@@ -418,6 +433,16 @@ func New(cfg Config) (*Authenticator, error) {
 			"kid", cfg.SigningKey.ID(), "alg", cfg.SigningKey.Algorithm())
 	}
 	return a, nil
+}
+
+// challenge is the WWW-Authenticate challenge of protected routes before
+// any error (RFC 6750 §3), with the metadata's URL (RFC 9728 §5.1).
+func challenge(cfg Config) string {
+	c := `Bearer realm="` + cfg.Realm + `"`
+	if cfg.ResourceMetadata != "" {
+		c += `, resource_metadata="` + cfg.ResourceMetadata + `"`
+	}
+	return c
 }
 
 // checkIssuer enforces the issuer rules of RFC 8414 §2 (which the
@@ -490,6 +515,11 @@ type Principal struct {
 	TokenID   string    // "jti"
 	IssuedAt  time.Time // "iat"
 	ExpiresAt time.Time // "exp"
+
+	// Client says that the caller is a client acting for itself, with a
+	// token of the client_credentials grant (RFC 6749 §4.4), not a user:
+	// Subject and ClientID are then both the client's id (RFC 9068 §2.2).
+	Client bool
 
 	// User is the user as the UserStore returned it on this request; set
 	// only with Config.LoadUser.

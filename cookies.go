@@ -265,11 +265,11 @@ func (a *Authenticator) cookieLogin(w http.ResponseWriter, r *http.Request) (*To
 	if gt := form.Get("grant_type"); gt != "" && gt != "password" {
 		return nil, kindUnsupportedGrant.new("This endpoint serves password logins only", nil)
 	}
-	id, err := a.checkClient(r.Context(), a.cookies.clientID, false)
+	cl, err := a.checkClient(r.Context(), a.cookies.clientID, false)
 	if err != nil {
 		return nil, err
 	}
-	tok, err := a.passwordGrant(r, form, id)
+	tok, err := a.passwordGrant(r, form, cl)
 	if err == nil {
 		// The new cookie replaces the browser's old one: end the session
 		// it belonged to, which no browser could log out any more. A
@@ -310,11 +310,11 @@ func (a *Authenticator) cookieRefresh(w http.ResponseWriter, r *http.Request) (*
 	case len(tokens) == 0:
 		return nil, kindInvalidGrant.new(descRefreshInvalid, nil) // not a refresh token's shape
 	}
-	id, err := a.checkClient(r.Context(), a.cookies.clientID, false)
+	cl, err := a.checkClient(r.Context(), a.cookies.clientID, false)
 	if err != nil {
 		return nil, err
 	}
-	return a.refreshGrant(r, url.Values{"refresh_token": {tokens[0]}}, id)
+	return a.refreshGrant(r, url.Values{"refresh_token": {tokens[0]}}, cl)
 }
 
 // LogoutHandler returns the logout endpoint of cookie mode, to be mounted

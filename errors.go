@@ -84,15 +84,16 @@ func (k *errorKind) new(desc string, cause error) *Error {
 
 // The kinds of error tollgate answers with.
 var (
-	kindNoToken           = &errorKind{"", http.StatusUnauthorized, "No access token was presented"}
-	kindInvalidRequest    = &errorKind{"invalid_request", http.StatusBadRequest, ""}
-	kindInvalidToken      = &errorKind{"invalid_token", http.StatusUnauthorized, "The access token is invalid"}
-	kindInsufficientScope = &errorKind{"insufficient_scope", http.StatusForbidden, "The access token lacks a required scope"}
-	kindInvalidClient     = &errorKind{"invalid_client", http.StatusUnauthorized, ""}
-	kindInvalidGrant      = &errorKind{"invalid_grant", http.StatusBadRequest, ""}
-	kindInvalidScope      = &errorKind{"invalid_scope", http.StatusBadRequest, ""}
-	kindUnsupportedGrant  = &errorKind{"unsupported_grant_type", http.StatusBadRequest, ""}
-	kindServer            = &errorKind{"server_error", http.StatusInternalServerError, "The server could not complete the request"}
+	kindNoToken            = &errorKind{"", http.StatusUnauthorized, "No access token was presented"}
+	kindInvalidRequest     = &errorKind{"invalid_request", http.StatusBadRequest, ""}
+	kindInvalidToken       = &errorKind{"invalid_token", http.StatusUnauthorized, "The access token is invalid"}
+	kindInsufficientScope  = &errorKind{"insufficient_scope", http.StatusForbidden, "The access token lacks a required scope"}
+	kindInvalidClient      = &errorKind{"invalid_client", http.StatusUnauthorized, ""}
+	kindInvalidGrant       = &errorKind{"invalid_grant", http.StatusBadRequest, ""}
+	kindInvalidScope       = &errorKind{"invalid_scope", http.StatusBadRequest, ""}
+	kindUnsupportedGrant   = &errorKind{"unsupported_grant_type", http.StatusBadRequest, ""}
+	kindUnauthorizedClient = &errorKind{"unauthorized_client", http.StatusBadRequest, ""}
+	kindServer             = &errorKind{"server_error", http.StatusInternalServerError, "The server could not complete the request"}
 	// 429 (RFC 6585 §4) with "slow_down": RFC 6749 §5.2 has no code for
 	// it; "slow_down" is the token-endpoint error registered by RFC 8628
 	// §3.5 for a client that must wait before it asks again, which is what
@@ -130,6 +131,10 @@ var (
 	// ErrUnsupportedGrantType: a grant_type other than password and
 	// refresh_token (RFC 6749 §5.2: 400).
 	ErrUnsupportedGrantType error = kindUnsupportedGrant
+	// ErrUnauthorizedClient: the client may not use the grant type (its
+	// Client.Grants; client_credentials for a public client) (RFC 6749
+	// §5.2: 400).
+	ErrUnauthorizedClient error = kindUnauthorizedClient
 	// ErrServer: a server-side failure other than a store's (500): a
 	// Config.Claims hook or a signer that failed. The cause is logged,
 	// never sent. A store that fails (a database down) is 503

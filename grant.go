@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/tollgate-go/tollgate/audit"
@@ -26,35 +27,56 @@ const maxFormBytes = 16 << 10
 const maxParamBytes = 1024
 
 // TokenHandler returns the OAuth 2.0 token endpoint (RFC 6749 §3.2), to be
-// mounted at POST /token. It serves the password grant (§4.3) and the
-// refresh_token grant (§6) to public clients, answering with an access
-// token, a rotated refresh token (when Config.Refresh is set) and the
-// granted scope (§5.1), or an RFC 6749 §5.2 error.
+// mounted at POST /token. It serves the password grant (§4.3), the
+// refresh_token grant (§6) and, to confidential clients of
+// Config.Clients, the client_credentials grant (§4.4), answering with an
+// access token, a rotated refresh token (when Config.Refresh is set, and
+// never for client_credentials, §4.4.3) and the granted scope (§5.1), or
+// an RFC 6749 §5.2 error. A confidential client authenticates on every
+// request, by HTTP Basic or by client_id and client_secret in the body
+// (§2.3.1), never both.
 //
 // It panics if the Authenticator cannot issue tokens (no Config.Users or
 // Config.SigningKey): that is a wiring bug, caught at setup.
 func (a *Authenticator) TokenHandler() http.Handler {
 	a.mustIssue("TokenHandler")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		form, clientID, err := a.readForm(w, r)
+		form, cl, err := a.readForm(w, r)
 		if err != nil {
 			a.writeError(w, r, err)
 			return
 		}
 		var resp *Token
-		switch gt := form.Get("grant_type"); gt {
-		case "password":
-			resp, err = a.passwordGrant(r, form, clientID)
-		case "refresh_token":
+		gt := form.Get("grant_type")
+		switch gt {
+		case "client_credentials":
+			if a.cfg.Clients == nil {
+				// No ClientStore: no confidential client exists to use it.
+				err = kindUnsupportedGrant.new("The client_credentials grant needs confidential clients (Config.Clients)", nil)
+				break
+			}
+			fallthrough
+		case "password", "refresh_token":
+			if !cl.allows(gt) {
+				err = kindUnauthorizedClient.new("The client may not use the "+gt+" grant", nil)
+			}
+		}
+		switch {
+		case err != nil:
+		case gt == "password":
+			resp, err = a.passwordGrant(r, form, cl)
+		case gt == "refresh_token":
 			if a.cfg.Refresh == nil {
 				err = kindUnsupportedGrant.new("The refresh_token grant is not enabled", nil)
 				break
 			}
-			resp, err = a.refreshGrant(r, form, clientID)
-		case "":
+			resp, err = a.refreshGrant(r, form, cl)
+		case gt == "client_credentials":
+			resp, err = a.clientCredentialsGrant(r, form, cl)
+		case gt == "":
 			err = kindInvalidRequest.new("The grant_type parameter is missing", nil)
 		default:
-			err = kindUnsupportedGrant.new("Supported grant types: password, refresh_token", nil)
+			err = kindUnsupportedGrant.new("Supported grant types: password, refresh_token, client_credentials", nil)
 		}
 		if err != nil {
 			a.writeError(w, r, err)
@@ -125,27 +147,26 @@ func appendPlain(b []byte, token string) []byte {
 	return append(b, '"')
 }
 
-// readForm reads the form of a token or revocation request and
-// authenticates the (public) client. The rules: POST only (else 405 with
+// readForm reads the form of a token, revocation or introspection
+// request and authenticates the client. The rules: POST only (else 405 with
 // Allow), application/x-www-form-urlencoded only (RFC 6749 §3.2), a
 // bounded body, each parameter at most once (§3.1), valid UTF-8 without
 // control characters, and client credentials in the Basic header or the
-// body but not both (§2.3.1). A non-empty client secret is invalid_client:
-// tollgate serves public clients only.
-func (a *Authenticator) readForm(w http.ResponseWriter, r *http.Request) (url.Values, string, error) {
+// body but not both (§2.3.1).
+func (a *Authenticator) readForm(w http.ResponseWriter, r *http.Request) (url.Values, caller, error) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		return nil, "", &Error{Code: "invalid_request", Status: http.StatusMethodNotAllowed, Description: "Use POST"}
+		return nil, caller{}, &Error{Code: "invalid_request", Status: http.StatusMethodNotAllowed, Description: "Use POST"}
 	}
 	form, err := readPlainForm(r)
 	if err != nil {
-		return nil, "", err
+		return nil, caller{}, err
 	}
-	clientID, err := a.authenticateClient(r, form)
+	cl, err := a.authenticateClient(r, form)
 	if err != nil {
-		return nil, "", err
+		return nil, caller{}, err
 	}
-	return form, clientID, nil
+	return form, cl, nil
 }
 
 // readPlainForm reads the form of a POST request by the rules of
@@ -275,52 +296,57 @@ func hasControl(s string) bool {
 	return false
 }
 
-// authenticateClient returns the id of the public client making the
-// request: from the Basic header (RFC 6749 §2.3.1, its parts form-encoded)
-// or the client_id parameter, or the first-party client "tollgate" when
-// neither names one; Config.Clients must know it.
-// golang.org/x/oauth2 sends an empty Basic header ("Og==") for a public
-// client, and may retry with the credentials in the body.
-func (a *Authenticator) authenticateClient(r *http.Request, form url.Values) (string, error) {
+// authenticateClient returns the client making the request, from the
+// Basic header (RFC 6749 §2.3.1, its parts form-encoded) or the
+// client_id and client_secret parameters, or the first-party client
+// "tollgate" when neither names one; Config.Clients must know it. A
+// client that presents a secret is authenticated with it
+// (authenticateSecret); a confidential client that presents none is
+// refused. golang.org/x/oauth2 sends an empty Basic header ("Og==") for a
+// public client, and may retry with the credentials in the body.
+func (a *Authenticator) authenticateClient(r *http.Request, form url.Values) (caller, error) {
 	id, secret := form.Get("client_id"), form.Get("client_secret")
 	_, inBody := form["client_id"]
 	_, secretInBody := form["client_secret"]
 	basic := false
 	if vs := r.Header.Values("Authorization"); len(vs) > 0 {
 		if len(vs) > 1 {
-			return "", kindInvalidRequest.new("Multiple Authorization headers", nil)
+			return caller{}, kindInvalidRequest.new("Multiple Authorization headers", nil)
 		}
 		scheme, cred, _ := strings.Cut(vs[0], " ")
 		if !strings.EqualFold(scheme, "Basic") {
-			return "", kindInvalidRequest.new("Unsupported client authentication", nil)
+			return caller{}, kindInvalidRequest.new("Unsupported client authentication", nil)
 		}
 		if inBody || secretInBody {
-			return "", kindInvalidRequest.new("Client credentials sent in more than one way", nil)
+			return caller{}, kindInvalidRequest.new("Client credentials sent in more than one way", nil)
 		}
 		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cred))
 		if err != nil {
-			return "", invalidClient(true, "Malformed Basic credentials")
+			return caller{}, invalidClient(true, "Malformed Basic credentials")
 		}
 		u, p, ok := strings.Cut(string(raw), ":")
 		if !ok {
-			return "", invalidClient(true, "Malformed Basic credentials")
+			return caller{}, invalidClient(true, "Malformed Basic credentials")
 		}
 		if id, err = url.QueryUnescape(u); err != nil {
-			return "", invalidClient(true, "Malformed Basic credentials")
+			return caller{}, invalidClient(true, "Malformed Basic credentials")
 		}
 		if secret, err = url.QueryUnescape(p); err != nil {
-			return "", invalidClient(true, "Malformed Basic credentials")
+			return caller{}, invalidClient(true, "Malformed Basic credentials")
+		}
+		if len(secret) > maxParamBytes || hasControl(secret) || hasControl(id) {
+			return caller{}, invalidClient(true, "Malformed Basic credentials")
 		}
 		basic = true
 	}
 	if secret != "" {
-		return "", invalidClient(basic, "Confidential clients are not supported")
+		return a.authenticateSecret(r, id, secret)
 	}
 	return a.checkClient(r.Context(), id, basic)
 }
 
 // passwordGrant serves grant_type=password (RFC 6749 §4.3.2).
-func (a *Authenticator) passwordGrant(r *http.Request, form url.Values, clientID string) (*Token, error) {
+func (a *Authenticator) passwordGrant(r *http.Request, form url.Values, cl caller) (*Token, error) {
 	ctx := r.Context()
 	username, password := form.Get("username"), form.Get("password")
 	if username == "" || password == "" {
@@ -339,7 +365,8 @@ func (a *Authenticator) passwordGrant(r *http.Request, form url.Values, clientID
 	}
 	// The throttle comes before the lookup and the hash: a throttled
 	// guess costs neither (throttle.go).
-	ticket, err := a.startLogin(r, username, clientID)
+	clientID := cl.id
+	ticket, err := a.startLogin(r, username, username, clientID)
 	if err != nil {
 		return nil, err
 	}
@@ -356,5 +383,46 @@ func (a *Authenticator) passwordGrant(r *http.Request, form url.Values, clientID
 		return nil, kindInvalidGrant.new("Invalid username or password", errLogin)
 	}
 	// An omitted or empty scope parameter asks for every scope held.
-	return a.issue(r, u, clientID, requested)
+	return a.issue(r, u, cl, requested)
+}
+
+// clientCredentialsGrant serves grant_type=client_credentials (RFC 6749
+// §4.4) to a confidential client that authenticated: a token for the
+// client itself, its "sub" and "client_id" the client's id (RFC 9068
+// §2.2), of the requested scopes within the client's Scopes (all of them
+// when none is asked for, §3.3), and no refresh token (§4.4.3).
+func (a *Authenticator) clientCredentialsGrant(r *http.Request, form url.Values, cl caller) (*Token, error) {
+	if !cl.authenticated {
+		return nil, secretRequired() // allows() admits confidential clients only; they authenticated
+	}
+	requested, err := parseScope(form.Get("scope"))
+	if err != nil {
+		return nil, kindInvalidScope.new("The scope parameter is malformed", err)
+	}
+	held := a.scopes.registered(cl.client.Scopes)
+	granted := held
+	if requested != nil {
+		for _, s := range requested {
+			if _, ok := a.scopes[s]; !ok {
+				return nil, kindInvalidScope.new("Unknown scope '"+s+"'", nil)
+			}
+		}
+		if !hasAll(held, requested) {
+			return nil, kindInvalidScope.new("The client may not have every requested scope", nil)
+		}
+		granted = requested
+	}
+	g := grantee{subject: cl.id, username: cl.id, clientID: cl.id, aud: cl.audience()}
+	now := a.now()
+	access, exp, err := a.mint(g, formatScope(granted), "", nil, now)
+	if err != nil {
+		return nil, err
+	}
+	a.emit(r.Context(), r, audit.Event{Type: audit.LoginSucceeded, Subject: cl.id, ClientID: cl.id})
+	return &Token{
+		AccessToken: access,
+		TokenType:   "Bearer",
+		ExpiresIn:   int64(exp.Sub(now.Truncate(time.Second)).Seconds()),
+		Scope:       formatScope(granted),
+	}, nil
 }

@@ -522,7 +522,9 @@ func TestRFC6749_5_2_RequestErrors(t *testing.T) {
 
 // TestRFC6749_2_3_1_ClientAuthentication checks public-client
 // authentication: the Basic header (with the empty credentials
-// golang.org/x/oauth2 sends) or the body, never both, and never a secret.
+// golang.org/x/oauth2 sends) or the body, never both; a secret that does
+// not authenticate a confidential client is 401 (client_credentials_test.go
+// has the confidential clients).
 func TestRFC6749_2_3_1_ClientAuthentication(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -544,8 +546,8 @@ func TestRFC6749_2_3_1_ClientAuthentication(t *testing.T) {
 
 		{"Basic with a secret", nil, []string{basicAuth("myapp", "s3cret")}, nil, 401, "invalid_client", ""},
 		{"Basic with only a secret", nil, []string{basicAuth("", "s3cret")}, nil, 401, "invalid_client", ""},
-		{"body secret", nil, nil, []string{"client_id", "myapp", "client_secret", "s3cret"}, 400, "invalid_client", ""},
-		{"body secret without id", nil, nil, []string{"client_secret", "s3cret"}, 400, "invalid_client", ""},
+		{"body secret", nil, nil, []string{"client_id", "myapp", "client_secret", "s3cret"}, 401, "invalid_client", ""},
+		{"body secret without id", nil, nil, []string{"client_secret", "s3cret"}, 401, "invalid_client", ""},
 		{"Basic and body client_id", nil, []string{"Basic Og=="}, []string{"client_id", "myapp"}, 400, "invalid_request", ""},
 		{"Basic and body client_secret", nil, []string{basicAuth("myapp", "")}, []string{"client_secret", ""}, 400, "invalid_request", ""},
 		{"two Authorization headers", nil, []string{"Basic Og==", "Basic Og=="}, nil, 400, "invalid_request", ""},

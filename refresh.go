@@ -257,8 +257,9 @@ func (a *Authenticator) newRefresh(parent *RefreshFamily, h refreshHandle, g gra
 // the request names (a public client's id proves nothing): the store
 // revokes the family in the same step that detects it, unless it is the
 // grace period's one honoured reuse of the token just spent.
-func (a *Authenticator) refreshGrant(r *http.Request, form url.Values, clientID string) (*Token, error) {
+func (a *Authenticator) refreshGrant(r *http.Request, form url.Values, cl caller) (*Token, error) {
 	ctx := r.Context()
+	clientID := cl.id
 	token := form.Get("refresh_token")
 	if token == "" {
 		return nil, kindInvalidRequest.new("The refresh_token parameter is missing", nil)
@@ -354,8 +355,8 @@ func (a *Authenticator) refreshGrant(r *http.Request, form url.Values, clientID 
 		}
 		// Scopes withdrawn from the user, or from the registry, since the
 		// login are not granted again.
-		granted = intersect(granted, a.grantable(ctx, r, user))
-		g := grantee{subject: f.Subject, username: f.Username, clientID: f.ClientID}
+		granted = cl.bound(intersect(granted, a.grantable(ctx, r, user)))
+		g := grantee{subject: f.Subject, username: f.Username, clientID: f.ClientID, aud: cl.audience()}
 		if tok, next, err = a.prepare(ctx, &f, h, g, granted, user); err != nil {
 			return nil, err
 		}
@@ -409,11 +410,12 @@ func (a *Authenticator) refreshGrant(r *http.Request, form url.Values, clientID 
 func (a *Authenticator) RevokeHandler() http.Handler {
 	a.mustIssue("RevokeHandler")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		form, clientID, err := a.readForm(w, r)
+		form, cl, err := a.readForm(w, r)
 		if err != nil {
 			a.writeError(w, r, err)
 			return
 		}
+		clientID := cl.id
 		token := form.Get("token")
 		if token == "" {
 			a.writeError(w, r, kindInvalidRequest.new("The token parameter is missing", nil))

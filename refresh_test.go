@@ -198,7 +198,7 @@ func TestRFC6749_6_FailedRefreshDoesNotSpend(t *testing.T) {
 		{name: "RFC6749 §6 token issued to another client",
 			extra: url.Values{"client_id": {"other-app"}}, status: 400, code: "invalid_grant"},
 		{name: "RFC6749 §2.3.1 client secret from a public client",
-			extra: url.Values{"client_id": {"tollgate"}, "client_secret": {"s3cret"}}, status: 400, code: "invalid_client"},
+			extra: url.Values{"client_id": {"tollgate"}, "client_secret": {"s3cret"}}, status: 401, code: "invalid_client"},
 		{name: "disabled user",
 			before: func(f *fixture) { f.users.SetDisabled("alice", true) },
 			after:  func(f *fixture) { f.users.SetDisabled("alice", false) },

@@ -256,7 +256,7 @@ type loginTicket struct {
 // startLogin counts a login attempt against the throttle, before the user
 // is looked up, or refuses it with 429 when the username or the client IP
 // is over one of its limits.
-func (a *Authenticator) startLogin(r *http.Request, username, clientID string) (loginTicket, error) {
+func (a *Authenticator) startLogin(r *http.Request, username, eventName, clientID string) (loginTicket, error) {
 	t := a.throttle
 	if t == nil {
 		return loginTicket{}, nil
@@ -276,7 +276,7 @@ func (a *Authenticator) startLogin(r *http.Request, username, clientID string) (
 		tk.shared, tk.prio = &st, max(tk.prio, prio)
 	}
 	if which != "" {
-		a.emit(r.Context(), r, audit.Event{Type: audit.LoginThrottled, Reason: which, Username: username, ClientID: clientID})
+		a.emit(r.Context(), r, audit.Event{Type: audit.LoginThrottled, Reason: which, Username: eventName, ClientID: clientID})
 		return loginTicket{}, &retryAfterError{err: kindSlowDown.new("", errThrottled), after: retry}
 	}
 	return tk, nil

@@ -69,6 +69,7 @@ var errCannotIssue = errors.New("tollgate: Issue needs Config.SigningKey: this A
 // grantee is who a token is issued to.
 type grantee struct {
 	subject, username, clientID string
+	aud                         []string // nil: Config.Audience
 }
 
 // Issue issues tokens to u, a user the service has authenticated by
@@ -104,10 +105,16 @@ func (a *Authenticator) Issue(r *http.Request, u *User, clientID string, scopes 
 	if err := checkIdentity(u); err != nil {
 		return nil, err
 	}
-	id, err := a.checkClient(r.Context(), clientID, false)
+	cl, err := a.lookupClient(r.Context(), clientID, false)
 	if err != nil {
 		return nil, err
 	}
+	if !cl.allows("password") {
+		// The service authenticated the user: a login like the password
+		// grant's, for a client that may log users in.
+		return nil, kindUnauthorizedClient.new("The client may not log users in", nil)
+	}
+	id := cl.id
 	if scopes != nil {
 		// Registered scope-tokens (RFC 6749 §3.3), each granted once.
 		want := make([]string, 0, len(scopes))
@@ -125,7 +132,7 @@ func (a *Authenticator) Issue(r *http.Request, u *User, clientID string, scopes 
 		a.emit(r.Context(), r, audit.Event{Type: audit.LoginFailed, Reason: audit.UserDisabled, Subject: u.subject(), Username: u.Username, ClientID: id})
 		return nil, kindInvalidGrant.new("The user is disabled", errUserDisabled)
 	}
-	return a.issue(r, u, id, scopes)
+	return a.issue(r, u, cl, scopes)
 }
 
 // checkIdentity refuses a user whose ID or Username could not be the
@@ -149,9 +156,15 @@ var errUserDisabled = errors.New("tollgate: user disabled")
 
 // issue grants u the requested scopes (nil: every registered scope held)
 // for the checked clientID, and mints the tokens: the one issuing path.
-func (a *Authenticator) issue(r *http.Request, u *User, clientID string, requested []string) (*Token, error) {
+func (a *Authenticator) issue(r *http.Request, u *User, cl caller, requested []string) (*Token, error) {
 	ctx := r.Context()
-	held := a.grantable(ctx, r, u)
+	clientID := cl.id
+	if u.subject() == clientID {
+		// RFC 9068 §2.2: a token whose subject is its client is the
+		// client's own (Principal.Client); no user may pass for one.
+		return nil, kindInvalidGrant.new("The user and the client share an identifier", errors.New("tollgate: user subject equals client id"))
+	}
+	held := cl.bound(a.grantable(ctx, r, u))
 	granted := held
 	if requested != nil {
 		// RFC 6749 §3.3: never more than asked, never more than held.
@@ -161,7 +174,7 @@ func (a *Authenticator) issue(r *http.Request, u *User, clientID string, request
 		}
 		granted = requested
 	}
-	g := grantee{subject: u.subject(), username: u.Username, clientID: clientID}
+	g := grantee{subject: u.subject(), username: u.Username, clientID: clientID, aud: cl.audience()}
 	tok, next, err := a.prepare(ctx, nil, refreshHandle{}, g, granted, u)
 	if err != nil {
 		return nil, err
@@ -314,6 +327,10 @@ func (a *Authenticator) mint(g grantee, scope, sid string, extra []byte, now tim
 // kit's tokens, expired or not yet valid (kit.go).
 func (a *Authenticator) mintAt(g grantee, scope, sid string, extra []byte, now, exp time.Time) (token string, _ time.Time, err error) {
 	k := a.ring().signing
+	aud := a.cfg.Audience
+	if g.aud != nil {
+		aud = g.aud
+	}
 	// The "jti": 128 random bits, base64url, in a stack buffer (the
 	// claims are copied into the token, so no string need outlive mint).
 	var rnd [16]byte
@@ -323,7 +340,7 @@ func (a *Authenticator) mintAt(g grantee, scope, sid string, extra []byte, now, 
 	c := jose.Claims{
 		Iss:      a.cfg.Issuer,
 		Sub:      g.subject,
-		Aud:      a.cfg.Audience,
+		Aud:      aud,
 		Exp:      jose.NumericDate{Time: exp},
 		Iat:      jose.NumericDate{Time: now},
 		Jti:      string(jtiBuf[:]),

@@ -197,7 +197,10 @@ func (a *Authenticator) checkClaims(c *jose.Claims) (*cacheEntry, error) {
 			TokenID:   c.Jti,
 			IssuedAt:  c.Iat.Time,
 			ExpiresAt: c.Exp.Time,
-			sid:       c.Sid,
+			// RFC 9068 §2.2: a token of no resource owner names its
+			// client as its subject; tollgate's user tokens never do.
+			Client: c.Sub == c.ClientID && c.Username == "",
+			sid:    c.Sid,
 		},
 		times: t,
 	}

@@ -78,6 +78,8 @@ const (
 	UserDisabled   Reason = "user_disabled"
 	ScopeNotHeld   Reason = "scope_not_held"  // a requested scope the user does not hold
 	SessionExpired Reason = "session_expired" // the login is older than User.ValidAfter
+	UnknownClient  Reason = "unknown_client"  // a client secret for a client that does not exist
+	WrongSecret    Reason = "wrong_secret"    // a wrong client secret, or a secret from a public client
 )
 
 // Reasons of LoginThrottled.

@@ -131,8 +131,9 @@ func NewClients(ids ...string) *Clients {
 	return s
 }
 
-// Put adds c, or replaces the client with the same id.
+// Put adds a copy of c, or replaces the client with the same id.
 func (s *Clients) Put(c tollgate.Client) {
+	c = copyClient(c)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.byID == nil {
@@ -160,7 +161,17 @@ func (s *Clients) LookupClient(ctx context.Context, id string) (*tollgate.Client
 	if !ok {
 		return nil, tollgate.ErrNotFound
 	}
+	c = copyClient(c)
 	return &c, nil
+}
+
+// copyClient returns c with its own secret hash and lists.
+func copyClient(c tollgate.Client) tollgate.Client {
+	c.SecretHash = bytes.Clone(c.SecretHash)
+	c.Grants = slices.Clone(c.Grants)
+	c.Scopes = slices.Clone(c.Scopes)
+	c.Audience = slices.Clone(c.Audience)
+	return c
 }
 
 // UpdatePasswordHash replaces the hash of the user whose ID (or, where the

@@ -1,8 +1,9 @@
 // Package pgstore keeps tollgate's state in PostgreSQL, so that replicas
 // of a service share logins, refresh-token families and revocations:
 // users ([tollgate.UserStore], with [tollgate.PasswordUpdater] and
-// [tollgate.ScopeLister]), refresh-token families ([tollgate.RefreshStore])
-// and revoked access tokens ([tollgate.Denylist]).
+// [tollgate.ScopeLister]), OAuth 2.0 clients ([tollgate.ClientStore]),
+// refresh-token families ([tollgate.RefreshStore]) and revoked access
+// tokens ([tollgate.Denylist]).
 //
 // It uses github.com/jackc/pgx/v5 with a connection pool. Each store
 // method is one statement, so one round trip; spending a refresh token
@@ -14,12 +15,20 @@
 //	db, err := pgstore.Open(ctx, "postgres://tollgate@db/tollgate") // applies the schema
 //	if err != nil { ... }
 //	defer db.Close()
+//	// With Config.Clients every client is in the store, the first-party
+//	// "tollgate" among them (Put replaces, so this may run at every start):
+//	err = db.Clients().Put(ctx, tollgate.Client{ID: "tollgate"})
 //	auth, err := tollgate.New(tollgate.Config{
 //		Users:    db.Users(),
+//		Clients:  db.Clients(),
 //		Refresh:  db.Refresh(),
 //		Denylist: db.Denylist(),
 //		...
 //	})
+//
+// Users and clients are managed from Go: [Users.Put], [Users.Add],
+// [Users.SetPassword], [Users.SetDisabled], [Users.Delete];
+// [Clients.Put], [Clients.Delete].
 //
 // No store starts a goroutine behind the caller's back. Expired rows are
 // never returned; [DB.Purge] deletes them in short batches, and
@@ -156,6 +165,9 @@ func (db *DB) migrate(ctx context.Context) error {
 
 // Users returns the user store.
 func (db *DB) Users() *Users { return &Users{db: db} }
+
+// Clients returns the client store.
+func (db *DB) Clients() *Clients { return &Clients{db: db} }
 
 // Refresh returns the refresh-token family store.
 func (db *DB) Refresh() *RefreshStore { return &RefreshStore{db: db} }

@@ -93,6 +93,18 @@ func TestUserStoreConformance(t *testing.T) {
 	})
 }
 
+func TestClientStoreConformance(t *testing.T) {
+	storetest.TestClientStore(t, func(t *testing.T, clients []tollgate.Client) tollgate.ClientStore {
+		db := open(t)
+		for _, c := range clients {
+			if err := db.Clients().Put(t.Context(), c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return db.Clients()
+	})
+}
+
 func TestDenylistConformance(t *testing.T) {
 	storetest.TestDenylist(t, func(t *testing.T) tollgate.Denylist { return open(t).Denylist() })
 }
@@ -165,8 +177,8 @@ func TestMigrationsOnceAcrossReplicas(t *testing.T) {
 }
 
 // authFor is a tollgate Authenticator with every store in db, and its
-// token endpoint.
-func authFor(t testing.TB, db *pgstore.DB) (*tollgate.Authenticator, http.Handler) {
+// token endpoint; opts change its Config.
+func authFor(t testing.TB, db *pgstore.DB, opts ...func(*tollgate.Config)) (*tollgate.Authenticator, http.Handler) {
 	t.Helper()
 	hash, err := tollgate.Bcrypt(10).Hash("wonderland")
 	if err != nil {
@@ -179,11 +191,15 @@ func authFor(t testing.TB, db *pgstore.DB) (*tollgate.Authenticator, http.Handle
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := tollgate.New(tollgate.Config{
+	cfg := tollgate.Config{
 		Issuer: "https://as.test", Audience: []string{"https://api.test"}, SigningKey: key,
 		Scopes: map[string]string{"me": "you"}, Users: db.Users(), Refresh: db.Refresh(), Denylist: db.Denylist(),
 		Hasher: tollgate.Bcrypt(10), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	a, err := tollgate.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,6 +259,79 @@ func TestDatabaseDownThenBack(t *testing.T) {
 	}
 	if w := post(h, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}); w.Code != http.StatusOK {
 		t.Errorf("the next refresh: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestClientCredentialsShared: a confidential client put on one replica
+// gets tokens from another by the client_credentials grant (RFC 6749
+// §4.4) with its secret, checked against the stored hash; once deleted,
+// it is an unknown client on both.
+func TestClientCredentialsShared(t *testing.T) {
+	db := open(t)
+	hash, err := tollgate.Bcrypt(10).Hash("reports-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []tollgate.Client{{ID: "tollgate"},
+		{ID: "reports", SecretHash: hash, Grants: []string{"client_credentials"}, Scopes: []string{"reports:read"}, Audience: []string{"https://reports.test"}}} {
+		if err := db.Clients().Put(t.Context(), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := pgstore.Open(t.Context(), pgstore.URLForTest(db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	_, h := authFor(t, b, func(c *tollgate.Config) {
+		c.Clients = b.Clients()
+		c.Scopes["reports:read"] = "read reports"
+	})
+	grant := func(secret string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", "/token", strings.NewReader("grant_type=client_credentials"))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.SetBasicAuth("reports", secret)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	if w := grant("reports-secret"); w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"scope":"reports:read"`) {
+		t.Errorf("client_credentials with the stored client's secret: %d %s", w.Code, w.Body)
+	}
+	if w := grant("guess"); w.Code != http.StatusUnauthorized {
+		t.Errorf("client_credentials with a wrong secret: %d %s, want 401 invalid_client", w.Code, w.Body)
+	}
+	if w := post(h, url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"wonderland"}}); w.Code != http.StatusOK {
+		t.Errorf("a user's login by the stored first-party client: %d %s", w.Code, w.Body)
+	}
+	if err := db.Clients().Delete(t.Context(), "reports"); err != nil {
+		t.Fatal(err)
+	}
+	if w := grant("reports-secret"); w.Code != http.StatusUnauthorized {
+		t.Errorf("client_credentials of a deleted client: %d %s, want 401 invalid_client", w.Code, w.Body)
+	}
+}
+
+// TestMigrationsUpgrade: a database of version 2 (before clients) gains
+// the clients table, its users kept.
+func TestMigrationsUpgrade(t *testing.T) {
+	db := open(t)
+	if err := db.Users().Put(t.Context(), tollgate.User{Username: "alice", PasswordHash: []byte("h")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pgstore.ExecForTest(t.Context(), db, "DROP TABLE tollgate_clients; DELETE FROM tollgate_schema_migrations WHERE version > 2"); err != nil {
+		t.Fatal(err)
+	}
+	again, err := pgstore.Open(t.Context(), pgstore.URLForTest(db))
+	if err != nil {
+		t.Fatalf("Open of a version 2 database: %v", err)
+	}
+	defer again.Close()
+	if _, err := again.Users().LookupUser(t.Context(), "alice"); err != nil {
+		t.Errorf("the upgrade from version 2 lost a user: %v", err)
+	}
+	if err := again.Clients().Put(t.Context(), tollgate.Client{ID: "tollgate"}); err != nil {
+		t.Errorf("Put of a client after the upgrade from version 2: %v", err)
 	}
 }
 

@@ -95,17 +95,18 @@ func (s *Users) HeldScopes(ctx context.Context) ([]string, error) {
 func (s *Users) UpdatePasswordHash(ctx context.Context, id string, hash []byte) error {
 	tag, err := s.db.pool.Exec(ctx,
 		"UPDATE tollgate_users SET password_hash = $2 WHERE (id <> '' AND id = $1) OR (id = '' AND username = $1)", id, slices.Clone(hash))
-	return oneRow(tag, err, "update password hash", id)
+	return oneRow(tag, err, "update password hash", "user", id)
 }
 
-// oneRow turns the result of a statement meant for one user into an
-// error: none if it changed a row, tollgate.ErrNotFound if it changed none.
-func oneRow(tag pgconn.CommandTag, err error, what, who string) error {
+// oneRow turns the result of a statement meant for one row (of a kind,
+// "user" or "client") into an error: none if it changed a row,
+// tollgate.ErrNotFound if it changed none.
+func oneRow(tag pgconn.CommandTag, err error, what, kind, who string) error {
 	if err != nil {
 		return fmt.Errorf("pgstore: %s: %w", what, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("pgstore: %s: user %q: %w", what, who, tollgate.ErrNotFound)
+		return fmt.Errorf("pgstore: %s: %s %q: %w", what, kind, who, tollgate.ErrNotFound)
 	}
 	return nil
 }
@@ -115,10 +116,6 @@ func userArgs(u tollgate.User) ([]any, error) {
 	if u.Username == "" {
 		return nil, errors.New("pgstore: a user needs a username")
 	}
-	scopes := u.Scopes
-	if scopes == nil {
-		scopes = []string{}
-	}
 	var profile []byte // NULL
 	if u.Profile != nil {
 		p, err := json.Marshal(u.Profile)
@@ -127,7 +124,7 @@ func userArgs(u tollgate.User) ([]any, error) {
 		}
 		profile = p
 	}
-	return []any{u.Username, u.ID, slices.Clone(u.PasswordHash), scopes, u.Disabled, unixNano(u.ValidAfter), profile}, nil
+	return []any{u.Username, u.ID, slices.Clone(u.PasswordHash), orEmpty(u.Scopes), u.Disabled, unixNano(u.ValidAfter), profile}, nil
 }
 
 const userColumns = "username, id, password_hash, scopes, disabled, valid_after, profile"
@@ -169,18 +166,18 @@ func (s *Users) Add(ctx context.Context, u tollgate.User) (added bool, err error
 func (s *Users) SetPassword(ctx context.Context, username string, hash []byte, at time.Time) error {
 	tag, err := s.db.pool.Exec(ctx, "UPDATE tollgate_users SET password_hash = $2, valid_after = GREATEST(valid_after, $3) WHERE username = $1",
 		username, slices.Clone(hash), unixNano(at))
-	return oneRow(tag, err, "set password", username)
+	return oneRow(tag, err, "set password", "user", username)
 }
 
 // SetDisabled disables or enables the user with the given username. A
 // disabled user cannot log in or refresh.
 func (s *Users) SetDisabled(ctx context.Context, username string, disabled bool) error {
 	tag, err := s.db.pool.Exec(ctx, "UPDATE tollgate_users SET disabled = $2 WHERE username = $1", username, disabled)
-	return oneRow(tag, err, "set disabled", username)
+	return oneRow(tag, err, "set disabled", "user", username)
 }
 
 // Delete removes the user with the given username.
 func (s *Users) Delete(ctx context.Context, username string) error {
 	tag, err := s.db.pool.Exec(ctx, "DELETE FROM tollgate_users WHERE username = $1", username)
-	return oneRow(tag, err, "delete user", username)
+	return oneRow(tag, err, "delete user", "user", username)
 }

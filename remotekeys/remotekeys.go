@@ -1,7 +1,8 @@
 // Package remotekeys gives a resource server the verification keys of an
 // issuer it does not share a process with, from the issuer's JWK Set URL
 // (RFC 7517 §5; the jwks_uri of RFC 8414 metadata): a [tollgate.KeySource]
-// for Config.KeySource.
+// for Config.KeySource. [Discover] starts from the issuer's identifier
+// instead, through its RFC 8414 metadata.
 //
 //	keys, err := remotekeys.New(ctx, "https://as.example.com/.well-known/jwks.json", remotekeys.Options{})
 //	if err != nil { ... } // the first fetch failed
@@ -106,12 +107,7 @@ func New(ctx context.Context, rawURL string, o Options) (*Set, error) {
 		return nil, fmt.Errorf("remotekeys: %q: the key set URL must be https (or http on a loopback address)", rawURL)
 	}
 	if o.Client == nil {
-		o.Client = &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if req.URL.Scheme != u.Scheme || len(via) >= 5 {
-				return errors.New("remotekeys: redirect refused")
-			}
-			return nil
-		}}
+		o.Client = defaultClient(u.Scheme)
 	}
 	if o.MinRefresh <= 0 {
 		o.MinRefresh = time.Minute
@@ -136,6 +132,17 @@ func New(ctx context.Context, rawURL string, o Options) (*Set, error) {
 	s.stop = cancel
 	go s.loop(bg)
 	return s, nil
+}
+
+// defaultClient is the client of Options.Client's default: a 10 s
+// timeout, and no redirect to another scheme than scheme.
+func defaultClient(scheme string) *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if req.URL.Scheme != scheme || len(via) >= 5 {
+			return errors.New("remotekeys: redirect refused")
+		}
+		return nil
+	}}
 }
 
 func isLoopback(host string) bool {

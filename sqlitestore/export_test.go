@@ -12,6 +12,12 @@ func SetSchemaVersionForTest(ctx context.Context, db *DB, version int) error {
 	return err
 }
 
+// ExecForTest runs statements on db's writer.
+func ExecForTest(ctx context.Context, db *DB, sql string) error {
+	_, err := db.write.ExecContext(ctx, sql)
+	return err
+}
+
 // RowsForTest counts the rows of refresh_families, expired ones included.
 func RowsForTest(ctx context.Context, db *DB) int {
 	var n int

@@ -1,9 +1,9 @@
 // Package sqlitestore keeps tollgate's state in one SQLite file: users
 // ([tollgate.UserStore], with [tollgate.PasswordUpdater] and
-// [tollgate.ScopeLister]), refresh-token families ([tollgate.RefreshStore])
-// and revoked access tokens ([tollgate.Denylist]). It is the embedded,
-// persistent default: a restart keeps every session, and no server runs
-// beside the service.
+// [tollgate.ScopeLister]), OAuth 2.0 clients ([tollgate.ClientStore]),
+// refresh-token families ([tollgate.RefreshStore]) and revoked access
+// tokens ([tollgate.Denylist]). It is the embedded, persistent default: a
+// restart keeps every session, and no server runs beside the service.
 //
 // It uses database/sql with modernc.org/sqlite, SQLite in pure Go (no cgo).
 // The database is in WAL mode, so readers never wait for the writer; every
@@ -14,12 +14,20 @@
 //	db, err := sqlitestore.Open(ctx, "tollgate.db") // creates it, applies the schema
 //	if err != nil { ... }
 //	defer db.Close()
+//	// With Config.Clients every client is in the store, the first-party
+//	// "tollgate" among them (Put replaces, so this may run at every start):
+//	err = db.Clients().Put(ctx, tollgate.Client{ID: "tollgate"})
 //	auth, err := tollgate.New(tollgate.Config{
 //		Users:    db.Users(),
+//		Clients:  db.Clients(),
 //		Refresh:  db.Refresh(),
 //		Denylist: db.Denylist(),
 //		...
 //	})
+//
+// Users and clients are managed from Go: [Users.Put], [Users.Add],
+// [Users.SetPassword], [Users.SetDisabled], [Users.Delete];
+// [Clients.Put], [Clients.Delete].
 //
 // No store starts a goroutine behind the caller's back. Expired rows are
 // never returned; [DB.Purge] deletes them, in short batches so that
@@ -174,6 +182,9 @@ func (db *DB) tx(ctx context.Context, f func(tx *sql.Tx) error) error {
 
 // Users returns the user store.
 func (db *DB) Users() *Users { return &Users{db: db} }
+
+// Clients returns the client store.
+func (db *DB) Clients() *Clients { return &Clients{db: db} }
 
 // Refresh returns the refresh-token family store.
 func (db *DB) Refresh() *RefreshStore { return &RefreshStore{db: db} }

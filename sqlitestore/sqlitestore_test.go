@@ -47,6 +47,18 @@ func TestUserStoreConformance(t *testing.T) {
 	})
 }
 
+func TestClientStoreConformance(t *testing.T) {
+	storetest.TestClientStore(t, func(t *testing.T, clients []tollgate.Client) tollgate.ClientStore {
+		db, _ := open(t)
+		for _, c := range clients {
+			if err := db.Clients().Put(t.Context(), c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return db.Clients()
+	})
+}
+
 func TestDenylistConformance(t *testing.T) {
 	storetest.TestDenylist(t, func(t *testing.T) tollgate.Denylist {
 		db, _ := open(t)
@@ -82,6 +94,9 @@ func TestSurvivesReopen(t *testing.T) {
 	if err := db.Denylist().Deny(ctx, "sid:x", now.Add(time.Hour), now); err != nil {
 		t.Fatal(err)
 	}
+	if err := db.Clients().Put(ctx, tollgate.Client{ID: "svc", SecretHash: []byte("h"), Grants: []string{"client_credentials"}}); err != nil {
+		t.Fatal(err)
+	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -99,6 +114,9 @@ func TestSurvivesReopen(t *testing.T) {
 	if denied, err := db.Denylist().IsDenied(ctx, "sid:x"); err != nil || !denied {
 		t.Errorf("denylist after reopen: %v, %v", denied, err)
 	}
+	if c, err := db.Clients().LookupClient(ctx, "svc"); err != nil || string(c.SecretHash) != "h" {
+		t.Errorf("client after reopen: %v", err)
+	}
 }
 
 // TestMigrations: Open applies the schema once (a second Open changes
@@ -115,6 +133,22 @@ func TestMigrations(t *testing.T) {
 	}
 	if _, err := again.Users().LookupUser(ctx, "alice"); err != nil {
 		t.Errorf("second Open lost data: %v", err)
+	}
+	_ = again.Close()
+	// A database of version 1 (before clients) gains the clients table,
+	// its users kept.
+	if err := sqlitestore.ExecForTest(ctx, db, "DROP TABLE clients; DELETE FROM schema_migrations WHERE version > 1"); err != nil {
+		t.Fatal(err)
+	}
+	again, err = sqlitestore.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open of a version 1 database: %v", err)
+	}
+	if _, err := again.Users().LookupUser(ctx, "alice"); err != nil {
+		t.Errorf("the upgrade from version 1 lost a user: %v", err)
+	}
+	if err := again.Clients().Put(ctx, tollgate.Client{ID: "tollgate"}); err != nil {
+		t.Errorf("Put of a client after the upgrade from version 1: %v", err)
 	}
 	_ = again.Close()
 	if err := sqlitestore.SetSchemaVersionForTest(ctx, db, 99); err != nil {

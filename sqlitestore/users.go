@@ -81,12 +81,13 @@ func (s *Users) HeldScopes(ctx context.Context) ([]string, error) {
 func (s *Users) UpdatePasswordHash(ctx context.Context, id string, hash []byte) error {
 	res, err := s.db.write.ExecContext(ctx,
 		"UPDATE users SET password_hash = ? WHERE (id != '' AND id = ?) OR (id = '' AND username = ?)", hash, id, id)
-	return oneRow(res, err, "update password hash", id)
+	return oneRow(res, err, "update password hash", "user", id)
 }
 
-// oneRow turns the result of a statement meant for one user into an error:
-// none if it changed a row, tollgate.ErrNotFound if it changed none.
-func oneRow(res sql.Result, err error, what, who string) error {
+// oneRow turns the result of a statement meant for one row (of a kind,
+// "user" or "client") into an error: none if it changed a row,
+// tollgate.ErrNotFound if it changed none.
+func oneRow(res sql.Result, err error, what, kind, who string) error {
 	if err != nil {
 		return fmt.Errorf("sqlitestore: %s: %w", what, err)
 	}
@@ -95,7 +96,7 @@ func oneRow(res sql.Result, err error, what, who string) error {
 		return fmt.Errorf("sqlitestore: %s: %w", what, err)
 	}
 	if n == 0 {
-		return fmt.Errorf("sqlitestore: %s: user %q: %w", what, who, tollgate.ErrNotFound)
+		return fmt.Errorf("sqlitestore: %s: %s %q: %w", what, kind, who, tollgate.ErrNotFound)
 	}
 	return nil
 }
@@ -169,7 +170,7 @@ func (s *Users) Add(ctx context.Context, u tollgate.User) (added bool, err error
 func (s *Users) SetPassword(ctx context.Context, username string, hash []byte, at time.Time) error {
 	res, err := s.db.write.ExecContext(ctx, "UPDATE users SET password_hash = ?, valid_after = MAX(valid_after, ?) WHERE username = ?",
 		slices.Clone(hash), unixNano(at), username)
-	return oneRow(res, err, "set password", username)
+	return oneRow(res, err, "set password", "user", username)
 }
 
 // SetDisabled disables or enables the user with the given username. A
@@ -180,11 +181,11 @@ func (s *Users) SetDisabled(ctx context.Context, username string, disabled bool)
 		d = 1
 	}
 	res, err := s.db.write.ExecContext(ctx, "UPDATE users SET disabled = ? WHERE username = ?", d, username)
-	return oneRow(res, err, "set disabled", username)
+	return oneRow(res, err, "set disabled", "user", username)
 }
 
 // Delete removes the user with the given username.
 func (s *Users) Delete(ctx context.Context, username string) error {
 	res, err := s.db.write.ExecContext(ctx, "DELETE FROM users WHERE username = ?", username)
-	return oneRow(res, err, "delete user", username)
+	return oneRow(res, err, "delete user", "user", username)
 }

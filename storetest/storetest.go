@@ -32,9 +32,10 @@
 // and sub-second digits.
 //
 // Optional interfaces are checked when the store implements them
-// ([tollgate.PasswordUpdater] and [tollgate.ScopeLister] for a UserStore)
-// and their subtests skipped otherwise, as is ContextCanceled for a store
-// that ignores its context.
+// ([tollgate.PasswordUpdater] and [tollgate.ScopeLister] for a UserStore;
+// Put and Delete, the calls to manage clients from Go, for a ClientStore:
+// see [TestClientStore]) and their subtests skipped otherwise, as is
+// ContextCanceled for a store that ignores its context.
 //
 // The package imports only the standard library (testing among it) and
 // tollgate itself, so a store's module takes on no test framework by
@@ -42,10 +43,12 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -581,40 +584,261 @@ func userHeldScopes(t *testing.T, s tollgate.UserStore, users []tollgate.User) {
 
 // TestClientStore runs the conformance suite for [tollgate.ClientStore]
 // against the stores returned by newStore, which is called once per
-// subtest and must return a store holding exactly clients. Client ids are
-// case-sensitive.
+// subtest and must return a store holding exactly clients. Every field of
+// a client round-trips: the SecretHash to the byte (it is binary, NUL and
+// bytes over 0x7f among it), the lists in order (nil and empty are
+// equal). Client ids are case-sensitive ("web-app" and "Web-App" are two
+// clients), and a returned client is the caller's copy: changing it, or
+// the clients given to newStore, changes nothing in the store.
+//
+// A store with the calls to manage clients from Go,
+//
+//	Put(ctx context.Context, c tollgate.Client) error // add, or replace the client with c.ID
+//	Delete(ctx context.Context, id string) error      // an error wrapping ErrNotFound for an unknown id
+//
+// is checked for them too (and its Put must refuse an id that is no valid
+// client_id: 1 to 255 bytes of printable ASCII); those subtests are
+// skipped for a store without them. Run it under the race detector.
 func TestClientStore(t *testing.T, newStore func(t *testing.T, clients []tollgate.Client) tollgate.ClientStore) {
 	t.Helper()
-	clients := []tollgate.Client{{ID: "tollgate"}, {ID: "web-app"}, {ID: "Web-App"}, {ID: "cli:v2"}}
-	t.Run("Found", func(t *testing.T) {
-		s := newStore(t, clients)
-		for _, want := range clients {
-			c, err := s.LookupClient(t.Context(), want.ID)
-			if err != nil || c == nil || c.ID != want.ID {
-				t.Errorf("LookupClient(%q) = %v, %v; want the client", want.ID, c, err)
+	run := func(name string, f func(t *testing.T, s tollgate.ClientStore, clients []tollgate.Client)) {
+		t.Run(name, func(t *testing.T) {
+			given := testClients()
+			s := newStore(t, given)
+			scribble(given) // the store holds its own copy
+			f(t, s, testClients())
+		})
+	}
+	run("FieldsRoundTrip", clientFound)
+	run("NotFoundWrapsErrNotFound", clientNotFound)
+	run("IDsCaseSensitive", clientCaseSensitive)
+	run("ReturnsACopy", clientCopy)
+	run("ConcurrentLookups", clientConcurrent)
+	run("PutReplaces", clientPutReplaces)
+	run("DeleteRemovesOne", clientDelete)
+	run("PutRefusesInvalidID", clientPutInvalid)
+}
+
+// testClients are the clients of the suite's stores, made afresh on each
+// call.
+func testClients() []tollgate.Client {
+	return []tollgate.Client{
+		{ID: "tollgate"}, // public, every list nil
+		{ID: "web-app", Grants: []string{}, Scopes: []string{}, Audience: []string{}, SecretHash: []byte{}},
+		{ID: "Web-App", Grants: []string{"password"}, Scopes: []string{"me"}},
+		{ID: "reports-service", SecretHash: []byte("$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"),
+			Grants: []string{"client_credentials"}, Scopes: []string{"reports:read", "zeta", "alpha"},
+			Audience: []string{"https://reports.example", "https://api.example"}},
+		{ID: "binary-secret", SecretHash: []byte{0x00, 0xff, 'x', 0x80, 0x00, 0x7f, '\n'},
+			Grants: []string{"refresh_token", "password", "client_credentials"}},
+		{ID: "cli v2: ~!\"#$%&'()*+,-./;<=>?@[\\]^_`{|}", Audience: []string{"urn:x"}},
+		{ID: strings.Repeat("x", 255), Scopes: []string{"me", "items:read"}},
+	}
+}
+
+// scribble overwrites every byte and list entry of clients, as a caller
+// reusing its buffers would.
+func scribble(clients []tollgate.Client) {
+	for i := range clients {
+		c := &clients[i]
+		for j := range c.SecretHash {
+			c.SecretHash[j] = '#'
+		}
+		for _, l := range [][]string{c.Grants, c.Scopes, c.Audience} {
+			for j := range l {
+				l[j] = "scribbled"
 			}
 		}
-	})
-	t.Run("NotFoundWrapsErrNotFound", func(t *testing.T) {
-		s := newStore(t, clients)
-		for _, id := range []string{"mallory", "WEB-APP", "web-app ", ""} {
-			if c, err := s.LookupClient(t.Context(), id); !errors.Is(err, tollgate.ErrNotFound) {
-				t.Errorf("LookupClient(%q) = %v, %v; want an error wrapping ErrNotFound (ids are case-sensitive)", id, c, err)
+		c.ID = "scribbled"
+	}
+}
+
+func mustLookupClient(t *testing.T, s tollgate.ClientStore, id string) *tollgate.Client {
+	t.Helper()
+	return mustFind(t, "LookupClient", id, s.LookupClient)
+}
+
+// diffClient lists the fields of got that differ from want. The secret
+// hash is never printed.
+func diffClient(got, want tollgate.Client) []string {
+	var d []string
+	if got.ID != want.ID {
+		d = append(d, fmt.Sprintf("ID = %.64q, want %.64q", got.ID, want.ID))
+	}
+	if !bytes.Equal(got.SecretHash, want.SecretHash) { // nil and empty are equal: both public
+		d = append(d, fmt.Sprintf("SecretHash differs from the stored one (%d bytes, want %d)", len(got.SecretHash), len(want.SecretHash)))
+	}
+	list := func(name string, g, w []string) {
+		if !slices.Equal(g, w) { // nil and empty are equal
+			d = append(d, fmt.Sprintf("%s = %q, want %q", name, g, w))
+		}
+	}
+	list("Grants", got.Grants, want.Grants)
+	list("Scopes", got.Scopes, want.Scopes)
+	list("Audience", got.Audience, want.Audience)
+	return d
+}
+
+// wantClients checks that s holds clients, each unchanged.
+func wantClients(t *testing.T, s tollgate.ClientStore, clients []tollgate.Client, why string) {
+	t.Helper()
+	for _, want := range clients {
+		for _, d := range diffClient(*mustLookupClient(t, s, want.ID), want) {
+			t.Errorf("LookupClient(%.64q) returned %s: %s", want.ID, d, why)
+		}
+	}
+}
+
+func wantNoClient(t *testing.T, s tollgate.ClientStore, id, why string) {
+	t.Helper()
+	if c, err := s.LookupClient(t.Context(), id); !errors.Is(err, tollgate.ErrNotFound) {
+		t.Errorf("LookupClient(%.64q) = %v, %v; want an error wrapping ErrNotFound (%s)", id, c, err, why)
+	}
+}
+
+func clientFound(t *testing.T, s tollgate.ClientStore, clients []tollgate.Client) {
+	wantClients(t, s, clients, "a client round-trips unchanged, as a copy of what the store was given")
+}
+
+func clientNotFound(t *testing.T, s tollgate.ClientStore, _ []tollgate.Client) {
+	for _, id := range []string{"mallory", "web", "web-app ", " web-app", "tollgate2", strings.Repeat("x", 254), "scribbled", ""} {
+		wantNoClient(t, s, id, "an unknown client is not a server fault")
+	}
+}
+
+func clientCaseSensitive(t *testing.T, s tollgate.ClientStore, clients []tollgate.Client) {
+	for _, want := range clients[1:3] { // web-app and Web-App
+		for _, d := range diffClient(*mustLookupClient(t, s, want.ID), want) {
+			t.Errorf("LookupClient(%.64q) returned %s: ids are case-sensitive, and web-app and Web-App are two clients", want.ID, d)
+		}
+	}
+	for _, id := range []string{"WEB-APP", "web-App", "Tollgate", "REPORTS-SERVICE"} {
+		wantNoClient(t, s, id, "ids are case-sensitive as stored")
+	}
+}
+
+func clientCopy(t *testing.T, s tollgate.ClientStore, clients []tollgate.Client) {
+	for _, want := range clients {
+		c := mustLookupClient(t, s, want.ID)
+		scribble([]tollgate.Client{*c})
+		c.SecretHash = append(c.SecretHash, '!')
+		c.Grants = append(c.Grants, "client_credentials")
+	}
+	wantClients(t, s, clients, "a returned client is the caller's copy, and changing it changes nothing in the store")
+}
+
+func clientConcurrent(t *testing.T, s tollgate.ClientStore, clients []tollgate.Client) {
+	concurrently(func() {
+		for _, want := range clients {
+			c, err := s.LookupClient(t.Context(), want.ID)
+			if err != nil || c == nil {
+				t.Errorf("concurrent LookupClient(%.64q) = %v, %v; want the client (a ClientStore is safe for concurrent use)", want.ID, c, err)
+				continue
 			}
+			for _, d := range diffClient(*c, want) {
+				t.Errorf("concurrent LookupClient(%.64q) returned %s", want.ID, d)
+			}
+			// Each caller owns its copy: the race detector reports a
+			// store that shares one between callers.
+			scribble([]tollgate.Client{*c})
 		}
 	})
 }
 
+// concurrently runs f in 8 goroutines at once and waits for them.
+func concurrently(f func()) {
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(f)
+	}
+	wg.Wait()
+}
+
+// clientManager is a store with the calls to manage clients from Go.
+type clientManager interface {
+	Put(ctx context.Context, c tollgate.Client) error
+	Delete(ctx context.Context, id string) error
+}
+
+func asManager(t *testing.T, s tollgate.ClientStore) clientManager {
+	t.Helper()
+	m, ok := s.(clientManager)
+	if !ok {
+		t.Skip("the store has no Put(ctx, Client) error and Delete(ctx, id) error")
+	}
+	return m
+}
+
+// changedClients are a public client of testClients made confidential
+// and a confidential one made public, every field changed.
+func changedClients() []tollgate.Client {
+	return []tollgate.Client{
+		{ID: "tollgate", SecretHash: []byte("new-hash"), Grants: []string{"client_credentials"},
+			Scopes: []string{"reports:read"}, Audience: []string{"https://new.example"}},
+		{ID: "reports-service"},
+	}
+}
+
+func clientPutReplaces(t *testing.T, s tollgate.ClientStore, clients []tollgate.Client) {
+	m := asManager(t, s)
+	changed := changedClients()
+	for _, c := range changed {
+		if err := m.Put(t.Context(), c); err != nil {
+			t.Fatalf("Put(%.64q) = %v, want nil", c.ID, err)
+		}
+	}
+	scribble(changed)
+	wantClients(t, s, changedClients(), "Put replaces every field of the client with its id, with a copy of its argument")
+	wantClients(t, s, clients[1:3], "Put changes one client only")
+	wantClients(t, s, clients[4:], "Put changes one client only")
+	added := tollgate.Client{ID: "new-client", Scopes: []string{"me"}}
+	if err := m.Put(t.Context(), added); err != nil {
+		t.Fatalf("Put(new-client) = %v, want nil", err)
+	}
+	wantClients(t, s, []tollgate.Client{added}, "Put adds a client")
+}
+
+func clientDelete(t *testing.T, s tollgate.ClientStore, clients []tollgate.Client) {
+	m := asManager(t, s)
+	if err := m.Delete(t.Context(), "web-app"); err != nil {
+		t.Fatalf("Delete(web-app) = %v, want nil", err)
+	}
+	wantNoClient(t, s, "web-app", "a deleted client is gone")
+	wantClients(t, s, slices.Delete(slices.Clone(clients), 1, 2), "Delete removes one client only (ids are case-sensitive)")
+	for _, id := range []string{"web-app", "mallory", "WEB-APP"} {
+		if err := m.Delete(t.Context(), id); !errors.Is(err, tollgate.ErrNotFound) {
+			t.Errorf("Delete(%.64q) of no client = %v, want an error wrapping ErrNotFound", id, err)
+		}
+	}
+}
+
+func clientPutInvalid(t *testing.T, s tollgate.ClientStore, clients []tollgate.Client) {
+	m := asManager(t, s)
+	for _, id := range []string{"", strings.Repeat("x", 256), "tab\there", "new\nline", "nul\x00", "del\x7f", "caf\u00e9", "\xff"} {
+		if err := m.Put(t.Context(), tollgate.Client{ID: id}); err == nil {
+			t.Errorf("Put(%.64q) = nil, want an error: a client_id is 1 to 255 bytes of printable ASCII (RFC 6749 Appendix A.1, and tollgate's bound on Client.ID)", id)
+		}
+	}
+	wantClients(t, s, clients, "a refused Put changes nothing")
+}
+
 func mustLookupUser(t *testing.T, s tollgate.UserStore, name string) *tollgate.User {
 	t.Helper()
-	u, err := s.LookupUser(t.Context(), name)
+	return mustFind(t, "LookupUser", name, s.LookupUser)
+}
+
+// mustFind returns what lookup (a store's method, named call) finds by
+// key, which the store's initial records hold.
+func mustFind[T any](t *testing.T, call, key string, lookup func(context.Context, string) (*T, error)) *T {
+	t.Helper()
+	v, err := lookup(t.Context(), key)
 	if err != nil {
-		t.Fatalf("LookupUser(%q) = %v, want nil (the user was in the store's initial users)", name, err)
+		t.Fatalf("%s(%.64q) = %v, want nil (it is in the store's initial records)", call, key, err)
 	}
-	if u == nil {
-		t.Fatalf("LookupUser(%q) = nil, nil: a found user must not be nil", name)
+	if v == nil {
+		t.Fatalf("%s(%.64q) = nil, nil: a record found must not be nil", call, key)
 	}
-	return u
+	return v
 }
 
 // diffUser lists the fields of got that differ from want.
@@ -699,23 +923,14 @@ func userScopes(t *testing.T, s tollgate.UserStore, _ []tollgate.User) {
 }
 
 func userConcurrent(t *testing.T, s tollgate.UserStore, users []tollgate.User) {
-	var wg sync.WaitGroup
-	errc := make(chan error, 8*len(users))
-	for range 8 {
-		wg.Go(func() {
-			for _, want := range users {
-				u, err := s.LookupUser(t.Context(), want.Username)
-				if err != nil || u == nil || u.Username != want.Username {
-					errc <- fmt.Errorf("concurrent LookupUser(%q) = %v, %v; want the user (a UserStore is safe for concurrent use)", want.Username, u, err)
-				}
+	concurrently(func() {
+		for _, want := range users {
+			u, err := s.LookupUser(t.Context(), want.Username)
+			if err != nil || u == nil || u.Username != want.Username {
+				t.Errorf("concurrent LookupUser(%q) = %v, %v; want the user (a UserStore is safe for concurrent use)", want.Username, u, err)
 			}
-		})
-	}
-	wg.Wait()
-	close(errc)
-	for err := range errc {
-		t.Error(err)
-	}
+		}
+	})
 }
 
 func userUpdatePasswordHash(t *testing.T, s tollgate.UserStore, users []tollgate.User) {

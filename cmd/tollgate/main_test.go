@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/tollgate-go/tollgate"
+	"github.com/tollgate-go/tollgate/memstore"
 	"github.com/tollgate-go/tollgate/tollgatetest"
 )
 
@@ -268,5 +269,24 @@ func TestMetadata(t *testing.T) {
 	m, iss, err := metadataURLs("https://api.example.com/tenant1")
 	if err != nil || m != "https://api.example.com/.well-known/oauth-authorization-server/tenant1" || iss != "https://api.example.com/tenant1" {
 		t.Errorf("metadataURLs: %q %q %v", m, iss, err)
+	}
+}
+
+// TestMetadataOfTollgate: the metadata tollgate's own MetadataHandler
+// serves passes every check.
+func TestMetadataOfTollgate(t *testing.T) {
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	key, _ := tollgate.GenerateKey("ES256")
+	as, err := tollgate.New(tollgate.Config{Issuer: srv.URL, Audience: []string{"https://api.test"}, SigningKey: key,
+		Scopes: map[string]string{"me": "Read your profile"}, Users: memstore.NewUsers(), Refresh: memstore.NewRefreshStore(), Clients: memstore.NewClients("tollgate")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle("GET /.well-known/oauth-authorization-server", as.MetadataHandler(tollgate.Endpoints{}))
+	code, out, stderr := tg(t, "", "metadata", srv.URL)
+	if code != 0 || strings.Contains(out, "FAIL") {
+		t.Errorf("exit %d\n%s%s", code, out, stderr)
 	}
 }
