@@ -47,9 +47,10 @@ type Kit struct {
 
 // New returns a Kit whose Authenticator registers scopes (name and
 // description, as Config.Scopes) and signs with a fresh ES256 key, with
-// the issuer and audience above. mutate, if given, may change the Config
-// before tollgate.New (Denylist, LoadUser with Users, AccessTTL, an
-// ErrorHandler...). New panics if the Config is refused: a mistake in the
+// the issuer and audience above, and a Hasher under which no password
+// verifies. mutate, if given, may change the Config before tollgate.New
+// (Denylist, LoadUser with Users, AccessTTL, an ErrorHandler, a real
+// Hasher...). New panics if the Config is refused: a mistake in the
 // test's setup.
 func New(scopes map[string]string, mutate ...func(*tollgate.Config)) *Kit {
 	key, err := tollgate.GenerateKey("ES256")
@@ -62,6 +63,10 @@ func New(scopes map[string]string, mutate ...func(*tollgate.Config)) *Kit {
 		SigningKey: key,
 		Scopes:     scopes,
 		Logger:     discard,
+		// The kit checks no password: a hasher that hashes none spares
+		// the seconds bcrypt takes for New's dummy hash under the race
+		// detector. A test of logins sets Hasher in mutate.
+		Hasher: noPasswords{},
 	}
 	for _, m := range mutate {
 		m(&cfg)
@@ -79,6 +84,13 @@ func New(scopes map[string]string, mutate ...func(*tollgate.Config)) *Kit {
 // discard is the kit's logger: a test's rejected tokens are its point,
 // not news.
 var discard = slog.New(slog.DiscardHandler)
+
+// noPasswords is the kit's default PasswordHasher: no password verifies.
+type noPasswords struct{}
+
+func (noPasswords) Hash(string) ([]byte, error)         { return []byte("tollgatetest: no passwords"), nil }
+func (noPasswords) Verify([]byte, string) (bool, error) { return false, nil }
+func (noPasswords) NeedsRehash([]byte) bool             { return false }
 
 // An Option changes a token that [Kit.Token] mints.
 type Option func(*kit.Token)
