@@ -226,7 +226,7 @@ func (api *API) OpenAPI(info OpenAPIInfo) ([]byte, error) {
 		OpenAPI:    "3.1.0",
 		Info:       oaInfo{Title: info.Title, Version: info.Version, Description: info.Description},
 		Paths:      map[string]map[string]*oaOperation{},
-		Components: components(api.auth.scopes, info),
+		Components: components(api.auth.scopes, info, api.auth.cfg.Clients != nil),
 	}
 	for _, s := range info.Servers {
 		doc.Servers = append(doc.Servers, oaServer{URL: s})
@@ -363,8 +363,9 @@ func formatScopeList(scopes []string) string {
 }
 
 // components is the Components Object: the security scheme and the
-// shared answers.
-func components(reg scopeRegistry, info OpenAPIInfo) map[string]any {
+// shared answers. confidential: Config.Clients is set, so the token
+// endpoint serves the client_credentials grant too.
+func components(reg scopeRegistry, info OpenAPIInfo, confidential bool) map[string]any {
 	scopes := map[string]string(maps.Clone(reg))
 	str := map[string]any{"type": "string"}
 	jsonOf := func(schema string) map[string]any {
@@ -380,20 +381,29 @@ func components(reg scopeRegistry, info OpenAPIInfo) map[string]any {
 	tokenError := func(desc string) map[string]any {
 		return map[string]any{"description": desc, "content": jsonOf("TokenError")}
 	}
+	flows := map[string]any{
+		// RFC 6749 §4.3.
+		"password": map[string]any{
+			"tokenUrl":   info.TokenURL,
+			"refreshUrl": info.RefreshURL,
+			"scopes":     scopes,
+		},
+	}
+	grants := []string{"password", "refresh_token"}
+	clientAuth := "invalid_client (RFC 6749 §5.2): an unknown public client."
+	if confidential {
+		// RFC 6749 §4.4: confidential clients, for themselves; no
+		// refresh token (§4.4.3).
+		flows["clientCredentials"] = map[string]any{"tokenUrl": info.TokenURL, "scopes": scopes}
+		grants = append(grants, "client_credentials")
+		clientAuth = "invalid_client (RFC 6749 §5.2): client authentication failed (a wrong or missing secret, an unknown client); 401 with a Basic challenge."
+	}
 	return map[string]any{
 		"securitySchemes": map[string]any{
 			schemeName: map[string]any{
 				"type":        "oauth2",
 				"description": "OAuth 2.0 (RFC 6749) with JWT access tokens (RFC 9068) sent as Bearer tokens (RFC 6750).",
-				"flows": map[string]any{
-					// RFC 6749 §4.3. The client credentials flow
-					// (issue 11) goes beside it as "clientCredentials".
-					"password": map[string]any{
-						"tokenUrl":   info.TokenURL,
-						"refreshUrl": info.RefreshURL,
-						"scopes":     scopes,
-					},
-				},
+				"flows":       flows,
 			},
 		},
 		"headers": map[string]any{
@@ -409,7 +419,7 @@ func components(reg scopeRegistry, info OpenAPIInfo) map[string]any {
 			"Unauthorized":      bearerAnswer("No access token (RFC 6750 §3.1: a bare challenge; the body's error is \"unauthorized\"), or invalid_token: an invalid, expired or revoked one."),
 			"InsufficientScope": bearerAnswer("insufficient_scope (RFC 6750 §3.1): the token lacks a scope the operation needs."),
 			"TokenError":        tokenError("An RFC 6749 §5.2 error: invalid_request, invalid_grant (wrong credentials, a bad or spent refresh token), invalid_scope or unsupported_grant_type."),
-			"InvalidClient":     tokenError("invalid_client (RFC 6749 §5.2): client authentication failed; tollgate serves public clients only."),
+			"InvalidClient":     tokenError(clientAuth),
 			"SlowDown":          tokenError("slow_down: too many failed logins; no password was checked. Retry after Retry-After."),
 			"Unavailable":       tokenError("temporarily_unavailable: the server is busy or a store does not answer. Retry after Retry-After."),
 		},
@@ -417,19 +427,20 @@ func components(reg scopeRegistry, info OpenAPIInfo) map[string]any {
 			"BearerError": errorSchema("The body of a refused request to a protected operation (tollgate.DefaultErrorHandler).",
 				"unauthorized", "invalid_request", "invalid_token", "insufficient_scope", "temporarily_unavailable"),
 			"TokenError": errorSchema("An RFC 6749 §5.2 error response.",
-				"invalid_request", "invalid_client", "invalid_grant", "invalid_scope",
+				"invalid_request", "invalid_client", "invalid_grant", "invalid_scope", "unauthorized_client",
 				"unsupported_grant_type", "slow_down", "temporarily_unavailable", "server_error"),
 			"TokenRequest": map[string]any{
-				"description": "RFC 6749 §4.3.2 (password) and §6 (refresh_token), form-encoded.",
+				"description": "RFC 6749 §4.3.2 (password), §6 (refresh_token) and, for confidential clients, §4.4.2 (client_credentials), form-encoded.",
 				"type":        "object",
 				"required":    []string{"grant_type"},
 				"properties": map[string]any{
-					"grant_type":    map[string]any{"type": "string", "enum": []string{"password", "refresh_token"}},
+					"grant_type":    map[string]any{"type": "string", "enum": grants},
 					"username":      str,
 					"password":      map[string]any{"type": "string", "format": "password"},
 					"scope":         map[string]any{"type": "string", "description": "Space-delimited scopes (RFC 6749 §3.3); omitted: every scope the user holds."},
 					"refresh_token": str,
-					"client_id":     map[string]any{"type": "string", "description": "A public client's id (RFC 6749 §2.3.1); omitted: the first-party client."},
+					"client_id":     map[string]any{"type": "string", "description": "The client's id (RFC 6749 §2.3.1), here or in a Basic header; omitted: the first-party client."},
+					"client_secret": map[string]any{"type": "string", "format": "password", "description": "A confidential client's secret (RFC 6749 §2.3.1), here or in a Basic header, never both."},
 				},
 			},
 			"TokenResponse": map[string]any{
