@@ -236,3 +236,24 @@ func TestRFC7009_ConfidentialClientRevocation(t *testing.T) {
 	refresh := formBody("grant_type", "refresh_token", "refresh_token", tj.RefreshToken)
 	checkGrantError(t, grantReq{body: refresh, authz: []string{basicAuth("portal", portalSecret)}}.send(f), 400, "invalid_grant")
 }
+
+// TestClientEmptyListsMeanNone: a store may return empty lists where none
+// were set (a database's empty array): an empty Audience is
+// Config.Audience, empty Grants the default grants, empty Scopes no bound.
+func TestClientEmptyListsMeanNone(t *testing.T) {
+	f := newFixture(t, "", func(c *tollgate.Config) {
+		cs := memstore.NewClients()
+		cs.Put(tollgate.Client{ID: "tollgate", Grants: []string{}, Scopes: []string{}, Audience: []string{}})
+		c.Clients = cs
+	})
+	tj := f.login(t, "alice", "wonderland")
+	if aud := jwtPart(t, tj.AccessToken, 1)["aud"]; aud != testAudience {
+		t.Errorf("aud %v, want Config.Audience", aud)
+	}
+	if tj.Scope != "me items:read items:write" {
+		t.Errorf("scope %q", tj.Scope)
+	}
+	if rec := f.get("/items", "Bearer "+tj.AccessToken); rec.Code != 200 {
+		t.Errorf("the token: %d", rec.Code)
+	}
+}

@@ -98,8 +98,8 @@ func (c caller) bound(scopes []string) []string {
 // audience returns the "aud" of the caller's tokens, nil for
 // Config.Audience.
 func (c caller) audience() []string {
-	if c.client == nil {
-		return nil
+	if c.client == nil || len(c.client.Audience) == 0 {
+		return nil // a store may return an empty list for none
 	}
 	return c.client.Audience
 }

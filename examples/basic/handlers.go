@@ -40,7 +40,8 @@ func seedItems() []item {
 
 // server holds the state behind the routes.
 type server struct {
-	auth *tollgate.Authenticator
+	auth     *tollgate.Authenticator
+	resource string // the resource identifier of RFC 9728: the audience
 
 	mu     sync.Mutex
 	items  []item
@@ -57,6 +58,9 @@ func (s *server) routes(ready func(context.Context) error) []tollgate.Route {
 		{Method: "GET", Path: "/items", Summary: "List the items", Status: 200, Scopes: []string{"items:read"}, Handler: withSubject(s.listItems)},
 		{Method: "POST", Path: "/items", Summary: `Create an item from {"name": "..."}`, Status: 201, Scopes: []string{"items:write"}, Handler: withSubject(s.createItem)},
 		{Method: "GET", Path: "/admin/users", Summary: "List the users", Status: 200, Scopes: []string{"admin:users"}, Handler: withSubject(s.listUsers)},
+		{Method: "GET", Path: "/reports", Summary: "The calling client's id and scopes (a machine client's route)", Status: 200, Scopes: []string{"reports:read"}, Handler: withSubject(s.reports)},
+		{Method: "GET", Path: "/.well-known/oauth-authorization-server", Summary: "The authorization server's metadata (RFC 8414)", Status: 200, Public: true, Handler: s.auth.MetadataHandler(tollgate.Endpoints{})},
+		{Method: "GET", Path: "/.well-known/oauth-protected-resource", Summary: "The protected resource's metadata (RFC 9728)", Status: 200, Public: true, Handler: s.auth.ResourceMetadataHandler(s.resource)},
 		{Method: "GET", Path: "/healthz", Summary: "Liveness: the process is up", Status: 200, Public: true, Handler: http.HandlerFunc(healthz)},
 		{Method: "GET", Path: "/readyz", Summary: "Readiness: 200 when the stores answer, else 503", Status: 200, Public: true, Handler: readyz(ready)},
 	}
@@ -156,6 +160,16 @@ func (s *server) listUsers(w http.ResponseWriter, r *http.Request) {
 		out = append(out, user{u.name, nonNil(u.scopes), u.disabled})
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// reports serves GET /reports, for a machine client's token (client
+// credentials): the client and its scopes.
+func (s *server) reports(w http.ResponseWriter, r *http.Request) {
+	p, _ := tollgate.FromContext(r.Context())
+	writeJSON(w, http.StatusOK, struct {
+		ClientID string   `json:"client_id"`
+		Scopes   []string `json:"scopes"`
+	}{p.ClientID, nonNil(p.Scopes)})
 }
 
 // healthz serves GET /healthz, open to all.

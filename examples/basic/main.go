@@ -10,13 +10,17 @@
 //
 // Routes:
 //
-//	POST /token                  RFC 6749 token endpoint (password, refresh_token)
+//	POST /token                  RFC 6749 token endpoint (password, refresh_token, client_credentials)
 //	POST /revoke                 RFC 7009 revocation of a refresh token
+//	POST /introspect             RFC 7662 introspection, for confidential clients
 //	GET  /.well-known/jwks.json  the public verification keys
+//	GET  /.well-known/oauth-authorization-server  RFC 8414 metadata
+//	GET  /.well-known/oauth-protected-resource    RFC 9728 metadata
 //	GET  /users/me               scope "me": {"username", "scopes"}
 //	GET  /items                  scope "items:read": the items
 //	POST /items                  scope "items:write": {"name": "..."} creates one
 //	GET  /admin/users            scope "admin:users": the users
+//	GET  /reports                scope "reports:read" (machine clients): {"client_id", "scopes"}
 //	GET  /healthz                open: liveness
 //	GET  /readyz                 open: 200 when the stores answer, else 503
 //	GET  /openapi.json           the OpenAPI 3.1 document of these routes
@@ -28,6 +32,7 @@
 //	curl -s -H "Authorization: Bearer $ACCESS" localhost:8000/users/me
 //	curl -s -d grant_type=refresh_token -d refresh_token=$REFRESH localhost:8000/token
 //	curl -s -d token=$REFRESH localhost:8000/revoke
+//	curl -s -u reports-service:reports-secret-change-me -d grant_type=client_credentials localhost:8000/token
 //
 // It is a demo: the users live in memory and their passwords are printed
 // at start. Serve it over HTTPS (behind a TLS-terminating proxy) anywhere
@@ -71,11 +76,30 @@ var algorithms = []string{"HS256", "RS256", "ES256", "EdDSA"}
 
 // scopes is the scope registry of the service.
 var scopes = map[string]string{
-	"me":          "Read your own profile",
-	"items:read":  "List items",
-	"items:write": "Create items",
-	"admin:users": "List the users",
+	"me":           "Read your own profile",
+	"items:read":   "List items",
+	"items:write":  "Create items",
+	"admin:users":  "List the users",
+	"reports:read": "Read the reports (machine clients; no user holds it)",
 }
+
+// A demoClient is a confidential client the example starts with.
+type demoClient struct {
+	id, secret string
+	grants     []string
+	scopes     []string
+}
+
+// demoClients are printed at start with the users: a service that calls
+// the API for itself, with the client credentials grant (RFC 6749 §4.4).
+var demoClients = []demoClient{
+	{"reports-service", "reports-secret-change-me", []string{"client_credentials"}, []string{"reports:read"}},
+}
+
+// publicClients are the example's public clients (RFC 6749 §2.1: no
+// secret): the first-party "tollgate" that a request naming no client
+// is, and "demo-client", for clients that send an id of their own.
+var publicClients = []string{"tollgate", "demo-client"}
 
 // A demoUser is one of the accounts the example starts with.
 type demoUser struct {
@@ -278,6 +302,12 @@ func printUsers(out io.Writer) {
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t\n", u.name, u.password, s)
 	}
+	fmt.Fprintln(tw, "Demo confidential clients (client credentials grant; the secrets are printed because this is a demo):")
+	fmt.Fprintln(tw, "  CLIENT_ID\tSECRET\tSCOPES\t")
+	for _, c := range demoClients {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t\n", c.id, c.secret, strings.Join(c.scopes, " "))
+	}
+	fmt.Fprintf(tw, "Public clients (no secret): %s\n", strings.Join(publicClients, ", "))
 	_ = tw.Flush()
 }
 
@@ -322,7 +352,20 @@ func newServer(o options, logger *slog.Logger) (http.Handler, func(), error) {
 		hasher = tollgate.Bcrypt(o.bcryptCost)
 	}
 	var wg sync.WaitGroup
-	errs := make([]error, len(demoUsers))
+	errs := make([]error, len(demoUsers)+len(demoClients)+len(publicClients))
+	for i, id := range publicClients {
+		wg.Go(func() { errs[len(demoUsers)+len(demoClients)+i] = st.addClient(ctx, tollgate.Client{ID: id}) })
+	}
+	for i, c := range demoClients {
+		wg.Go(func() {
+			hash, err := hasher.Hash(c.secret)
+			if err != nil {
+				errs[len(demoUsers)+i] = fmt.Errorf("hashing the secret of %s: %w", c.id, err)
+				return
+			}
+			errs[len(demoUsers)+i] = st.addClient(ctx, tollgate.Client{ID: c.id, SecretHash: hash, Grants: c.grants, Scopes: c.scopes})
+		})
+	}
 	for i, u := range demoUsers {
 		wg.Go(func() {
 			known, err := knownUser(ctx, st.users, u.name)
@@ -347,6 +390,7 @@ func newServer(o options, logger *slog.Logger) (http.Handler, func(), error) {
 		Users:            st.users,
 		Refresh:          st.refresh,
 		Denylist:         st.denylist,
+		Clients:          st.clients,
 		Hasher:           hasher,
 		AccessTTL:        o.accessTTL,
 		RefreshTTL:       o.refreshTTL,
@@ -360,7 +404,7 @@ func newServer(o options, logger *slog.Logger) (http.Handler, func(), error) {
 	}
 	logger.Info("stores", "store", storeName(o.store), "a restart keeps", st.durable)
 
-	s := &server{auth: auth, items: seedItems()}
+	s := &server{auth: auth, items: seedItems(), resource: o.audience}
 	s.lastID = s.items[len(s.items)-1].ID
 	api := auth.API(s.routes(st.ready)...)
 
@@ -369,6 +413,7 @@ func newServer(o options, logger *slog.Logger) (http.Handler, func(), error) {
 	// answers 405 with "Allow: POST" and an RFC 6749 §5.2 body.
 	mux.Handle("/token", auth.TokenHandler())
 	mux.Handle("/revoke", auth.RevokeHandler())
+	mux.Handle("/introspect", auth.IntrospectionHandler())
 	api.Register(mux)
 	mux.Handle("GET /openapi.json", api.OpenAPIHandler(openAPIInfo))
 	newDocs(o.swaggerUI, logger).register(mux)

@@ -19,6 +19,9 @@ type stores struct {
 	refresh  tollgate.RefreshStore
 	denylist tollgate.Denylist     // nil in memory, as before -store
 	counters tollgate.CounterStore // the login throttle's, shared by replicas (redis); nil: per process
+	clients  tollgate.ClientStore
+	// addClient stores a demo client unless one of its id exists.
+	addClient func(ctx context.Context, c tollgate.Client) error
 	// add stores a demo user unless one of its name exists.
 	add func(ctx context.Context, u tollgate.User) error
 	// ready reports whether the stores answer (GET /readyz).
@@ -37,9 +40,9 @@ const storeUsage = "where state lives: `memory`, sqlite:PATH (one file: users, s
 func openStores(ctx context.Context, spec string) (*stores, error) {
 	switch {
 	case spec == "" || spec == "memory":
-		users := memstore.NewUsers()
+		users, clients := memstore.NewUsers(), memstore.NewClients()
 		return &stores{
-			users: users, refresh: memstore.NewRefreshStore(),
+			users: users, refresh: memstore.NewRefreshStore(), clients: clients, addClient: memClients(clients),
 			add: func(_ context.Context, u tollgate.User) error {
 				users.Put(u)
 				return nil
@@ -56,6 +59,7 @@ func openStores(ctx context.Context, spec string) (*stores, error) {
 		}
 		return &stores{
 			users: db.Users(), refresh: db.Refresh(), denylist: db.Denylist(),
+			clients: db.Clients(), addClient: addClient(db.Clients(), db.Clients().Put),
 			add: func(ctx context.Context, u tollgate.User) error {
 				_, err := db.Users().Add(ctx, u)
 				return err
@@ -71,6 +75,7 @@ func openStores(ctx context.Context, spec string) (*stores, error) {
 		}
 		return &stores{
 			users: db.Users(), refresh: db.Refresh(), denylist: db.Denylist(), counters: db.Counters(),
+			clients: db.Clients(), addClient: addClient(db.Clients(), db.Clients().Put),
 			add: func(ctx context.Context, u tollgate.User) error {
 				_, err := db.Users().Add(ctx, u)
 				return err
@@ -84,9 +89,10 @@ func openStores(ctx context.Context, spec string) (*stores, error) {
 		if err != nil {
 			return nil, err
 		}
-		users := memstore.NewUsers()
+		users, clients := memstore.NewUsers(), memstore.NewClients()
 		return &stores{
 			users: users, refresh: rs.Refresh(), denylist: rs.Denylist(), counters: rs.Counters(),
+			clients: clients, addClient: memClients(clients),
 			add: func(_ context.Context, u tollgate.User) error {
 				users.Put(u)
 				return nil
@@ -97,6 +103,29 @@ func openStores(ctx context.Context, spec string) (*stores, error) {
 		}, nil
 	}
 	return nil, fmt.Errorf("-store %q: use memory, sqlite:PATH, a postgres:// URL or a redis:// URL", spec)
+}
+
+// memClients adds clients to an in-memory store.
+func memClients(s *memstore.Clients) func(context.Context, tollgate.Client) error {
+	return func(_ context.Context, c tollgate.Client) error {
+		s.Put(c)
+		return nil
+	}
+}
+
+// addClient adds a client with put unless the store has one of its id,
+// so that a restart on a persistent store keeps it as it is.
+func addClient(s tollgate.ClientStore, put func(context.Context, tollgate.Client) error) func(context.Context, tollgate.Client) error {
+	return func(ctx context.Context, c tollgate.Client) error {
+		_, err := s.LookupClient(ctx, c.ID)
+		switch {
+		case err == nil:
+			return nil
+		case !errors.Is(err, tollgate.ErrNotFound):
+			return err
+		}
+		return put(ctx, c)
+	}
 }
 
 // knownUser reports whether the store holds a user named name, so that

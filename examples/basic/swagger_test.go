@@ -83,8 +83,17 @@ func TestSwaggerUI(t *testing.T) {
 		chromedp.Click(chromedp.CSS("button.authorize"), chromedp.NodeVisible),
 		chromedp.SendKeys(chromedp.CSS("#oauth_username"), "alice", chromedp.NodeVisible),
 		chromedp.SendKeys(chromedp.CSS("#oauth_password"), "wonderland"),
-		chromedp.Click(chromedp.CSS(".modal-ux .auth-btn-wrapper button.authorize")),
 	); err != nil {
+		fail("authorize", err)
+	}
+	// The dialog holds a section per flow (password, and the client
+	// credentials flow of confidential clients): authorize in the
+	// password flow's, the one with the username field.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+		const b = document.querySelector("#oauth_username").closest(".auth-container").querySelector(".auth-btn-wrapper button.authorize");
+		b.click();
+		return true;
+	})()`)); err != nil {
 		fail("authorize", err)
 	}
 	// Authorized: the dialog offers Logout; refused: it shows the error.
