@@ -214,7 +214,7 @@ func (a *Authenticator) RequireAnyScope(scopes ...string) func(http.Handler) htt
 func (a *Authenticator) middleware(scopes []string, ok func([]string) bool) func(http.Handler) http.Handler {
 	need := formatScope(scopes)
 	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		return guard(func(w http.ResponseWriter, r *http.Request) {
 			p, err := a.authenticate(r)
 			if err == nil && !ok(p.Scopes) {
 				e := kindInsufficientScope.new("", nil)
@@ -230,6 +230,15 @@ func (a *Authenticator) middleware(scopes []string, ok func([]string) bool) func
 		})
 	}
 }
+
+// guard is the handler of RequireScopes and RequireAnyScope: an
+// http.HandlerFunc under a type of its own, so that [Authenticator.API]
+// can refuse a Route.Handler already guarded (its scopes would be
+// enforced but not documented). It costs nothing more than HandlerFunc.
+type guard func(http.ResponseWriter, *http.Request)
+
+// ServeHTTP calls g(w, r).
+func (g guard) ServeHTTP(w http.ResponseWriter, r *http.Request) { g(w, r) }
 
 // reject answers a protected request that failed. The challenge header is
 // the library's (RFC 6750 §3); the body is Config.ErrorHandler's.

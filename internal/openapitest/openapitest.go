@@ -28,6 +28,12 @@ var wildcard = regexp.MustCompile(`\{[^}]*\}`)
 // requirement gets 403 insufficient_scope (RFC 6750 §3.1). An operation
 // with security [] must answer a request without a token; any other must
 // refuse it with 401.
+//
+// Besides oauth2 (the Authorization header), the requirements may name
+// the other places tollgate takes the token from (Config.Tokens: a
+// cookie, the access_token query parameter) as alternatives with the
+// same scopes: each scheme must list the same requirements as oauth2,
+// and only oauth2's are called, with a Bearer token.
 func CheckSecurity(t *testing.T, doc []byte, registry []string, call Call, skip ...string) int {
 	t.Helper()
 	var d struct {
@@ -51,14 +57,7 @@ func CheckSecurity(t *testing.T, doc []byte, registry []string, call Call, skip 
 				if op.Security == nil {
 					t.Fatal("no security member: tollgate always writes one ([] for none)")
 				}
-				var reqs [][]string
-				for _, r := range *op.Security {
-					scopes, ok := r["oauth2"]
-					if len(r) != 1 || !ok || scopes == nil {
-						t.Fatalf("security requirement %v: want one member, oauth2, with a list", r)
-					}
-					reqs = append(reqs, scopes)
-				}
+				reqs := requirements(t, *op.Security)
 				if len(reqs) == 0 {
 					if got := call(method, path, nil); got >= 400 {
 						t.Errorf("security [], no token: status %d, want success", got)
@@ -83,6 +82,47 @@ func CheckSecurity(t *testing.T, doc []byte, registry []string, call Call, skip 
 		}
 	}
 	return checked
+}
+
+// requirements returns the scopes of each oauth2 requirement of security,
+// after checking that each requirement has one member, a list, and that
+// every other scheme has the same requirements as oauth2.
+func requirements(t *testing.T, security []map[string][]string) [][]string {
+	t.Helper()
+	byScheme := map[string][][]string{}
+	var order []string
+	for _, r := range security {
+		if len(r) != 1 {
+			t.Fatalf("security requirement %v: want one member", r)
+		}
+		for scheme, scopes := range r {
+			if scopes == nil {
+				t.Fatalf("security requirement %v: want a list", r)
+			}
+			if byScheme[scheme] == nil {
+				order = append(order, scheme)
+			}
+			byScheme[scheme] = append(byScheme[scheme], scopes)
+		}
+	}
+	reqs := byScheme["oauth2"]
+	if len(security) > 0 && reqs == nil {
+		t.Fatalf("security %v: no oauth2 requirement", security)
+	}
+	key := func(rs [][]string) []string {
+		var out []string
+		for _, r := range rs {
+			out = append(out, strings.Join(slices.Sorted(slices.Values(r)), " "))
+		}
+		slices.Sort(out)
+		return out
+	}
+	for _, scheme := range order {
+		if !slices.Equal(key(byScheme[scheme]), key(reqs)) {
+			t.Errorf("security scheme %s requires %q, oauth2 %q: the token is the same wherever it comes from", scheme, byScheme[scheme], reqs)
+		}
+	}
+	return reqs
 }
 
 // oneOfEach returns every way to pick one scope from each requirement;
