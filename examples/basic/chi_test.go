@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/tollgate-go/tollgate"
+	"github.com/tollgate-go/tollgate/examples/internal/demo"
 	"github.com/tollgate-go/tollgate/memstore"
 )
 
@@ -27,8 +28,8 @@ func newTestAuth(t *testing.T) *tollgate.Authenticator {
 	}
 	users := memstore.NewUsers()
 	for _, u := range demoUsers {
-		hash, _ := fastHasher{}.Hash(u.password)
-		users.Put(tollgate.User{ID: u.name, Username: u.name, PasswordHash: hash, Scopes: u.scopes, Disabled: u.disabled})
+		hash, _ := fastHasher{}.Hash(u.Password)
+		users.Put(tollgate.User{ID: u.Name, Username: u.Name, PasswordHash: hash, Scopes: u.Scopes, Disabled: u.Disabled})
 	}
 	auth, err := tollgate.New(tollgate.Config{
 		Issuer:     "http://127.0.0.1:8000",
@@ -52,7 +53,7 @@ func newTestAuth(t *testing.T) *tollgate.Authenticator {
 // (RFC 6750 §3.1: 401 without a token, 403 without the scope).
 func TestChi(t *testing.T) {
 	auth := newTestAuth(t)
-	s := &server{auth: auth, items: seedItems()}
+	s := &server{auth: auth, items: demo.NewItems()}
 	routes := append(s.routes(func(context.Context) error { return nil }),
 		tollgate.Route{Method: "GET", Path: "/items/{id}", Status: 200, Scopes: []string{"items:read"},
 			Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "item ", chi.URLParam(r, "id")) })})

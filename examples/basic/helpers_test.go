@@ -16,6 +16,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"github.com/tollgate-go/tollgate/examples/internal/demo"
 	"io"
 	"log/slog"
 	"math/big"
@@ -107,7 +108,7 @@ func newTestServer(t *testing.T, args []string, env map[string]string) *testServ
 	t.Cleanup(closeStores)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &testServer{t: t, srv: srv, log: log, issuer: issuerFor(o.addr)}
+	return &testServer{t: t, srv: srv, log: log, issuer: demo.IssuerFor(o.addr)}
 }
 
 // response is an answer read in full.

@@ -46,6 +46,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -58,6 +59,7 @@ import (
 	"time"
 
 	"github.com/tollgate-go/tollgate"
+	"github.com/tollgate-go/tollgate/examples/internal/demo"
 )
 
 // defaultAddr is where the server listens unless -addr says otherwise.
@@ -74,14 +76,18 @@ const minSecretBytes = 32
 // algorithms are the values -alg accepts.
 var algorithms = []string{"HS256", "RS256", "ES256", "EdDSA"}
 
-// scopes is the scope registry of the service.
-var scopes = map[string]string{
-	"me":           "Read your own profile",
-	"items:read":   "List items",
-	"items:write":  "Create items",
-	"admin:users":  "List the users",
-	"reports:read": "Read the reports (machine clients; no user holds it)",
-}
+// scopes is the scope registry of the service: the examples' (package
+// demo) and the machine clients' reports:read.
+var scopes = func() map[string]string {
+	m := maps.Clone(demo.Scopes)
+	m["reports:read"] = "Read the reports (machine clients; no user holds it)"
+	return m
+}()
+
+// demoUsers are the accounts the example starts with (package demo),
+// printed at start: this is a demo, and its passwords are meant to be
+// typed.
+var demoUsers = demo.Users
 
 // A demoClient is a confidential client the example starts with.
 type demoClient struct {
@@ -100,22 +106,6 @@ var demoClients = []demoClient{
 // secret): the first-party "tollgate" that a request naming no client
 // is, and "demo-client", for clients that send an id of their own.
 var publicClients = []string{"tollgate", "demo-client"}
-
-// A demoUser is one of the accounts the example starts with.
-type demoUser struct {
-	name, password string
-	scopes         []string
-	disabled       bool
-}
-
-// demoUsers are printed at start: this is a demo, and its passwords are
-// meant to be typed.
-var demoUsers = []demoUser{
-	{"alice", "wonderland", []string{"me", "items:read", "items:write"}, false},
-	{"bob", "builder", []string{"me", "items:read"}, false},
-	{"carol", "admin-pass-123", []string{"me", "items:read", "items:write", "admin:users"}, false},
-	{"dave", "disabled-pass", []string{"me"}, true},
-}
 
 // options are the settings of the server, from flags and the environment.
 type options struct {
@@ -237,7 +227,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer ln.Close()
 	if o.issuer == "" {
-		o.issuer = issuerFor(ln.Addr().String())
+		o.issuer = demo.IssuerFor(ln.Addr().String())
 	}
 	handler, closeStores, err := newServer(o, logger)
 	if err != nil {
@@ -277,31 +267,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-// issuerFor is the default issuer for a listen address: "http://" + addr,
-// with "localhost" for an unspecified host.
-func issuerFor(addr string) string {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "http://" + addr
-	}
-	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
-		host = "localhost"
-	}
-	return "http://" + net.JoinHostPort(host, port)
-}
-
-// printUsers writes the demo accounts as a table.
+// printUsers writes the demo accounts and clients as tables.
 func printUsers(out io.Writer) {
+	demo.PrintUsers(out)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "Demo users (in memory; the passwords are printed because this is a demo):")
-	fmt.Fprintln(tw, "  USERNAME\tPASSWORD\tSCOPES\t")
-	for _, u := range demoUsers {
-		s := strings.Join(u.scopes, " ")
-		if u.disabled {
-			s += "  (disabled)"
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t\n", u.name, u.password, s)
-	}
 	fmt.Fprintln(tw, "Demo confidential clients (client credentials grant; the secrets are printed because this is a demo):")
 	fmt.Fprintln(tw, "  CLIENT_ID\tSECRET\tSCOPES\t")
 	for _, c := range demoClients {
@@ -315,7 +284,7 @@ func printUsers(out io.Writer) {
 // stores, and the routes behind the request logger.
 func newServer(o options, logger *slog.Logger) (http.Handler, func(), error) {
 	if o.issuer == "" {
-		o.issuer = issuerFor(o.addr)
+		o.issuer = demo.IssuerFor(o.addr)
 	}
 	if o.audience == "" {
 		o.audience = o.issuer
@@ -368,17 +337,17 @@ func newServer(o options, logger *slog.Logger) (http.Handler, func(), error) {
 	}
 	for i, u := range demoUsers {
 		wg.Go(func() {
-			known, err := knownUser(ctx, st.users, u.name)
+			known, err := knownUser(ctx, st.users, u.Name)
 			if err != nil || known {
 				errs[i] = err
 				return
 			}
-			hash, err := hasher.Hash(u.password)
+			hash, err := hasher.Hash(u.Password)
 			if err != nil {
-				errs[i] = fmt.Errorf("hashing the password of %s: %w", u.name, err)
+				errs[i] = fmt.Errorf("hashing the password of %s: %w", u.Name, err)
 				return
 			}
-			errs[i] = st.add(ctx, tollgate.User{ID: u.name, Username: u.name, PasswordHash: hash, Scopes: u.scopes, Disabled: u.disabled})
+			errs[i] = st.add(ctx, tollgate.User{ID: u.Name, Username: u.Name, PasswordHash: hash, Scopes: u.Scopes, Disabled: u.Disabled})
 		})
 	}
 	auth, err := tollgate.New(tollgate.Config{
@@ -395,7 +364,7 @@ func newServer(o options, logger *slog.Logger) (http.Handler, func(), error) {
 		AccessTTL:        o.accessTTL,
 		RefreshTTL:       o.refreshTTL,
 		Logins:           tollgate.LoginLimits{Shared: st.counters},
-		OnEvent:          auditLog(logger),
+		OnEvent:          demo.AuditLog(logger),
 		Logger:           logger,
 	})
 	wg.Wait()
@@ -404,8 +373,7 @@ func newServer(o options, logger *slog.Logger) (http.Handler, func(), error) {
 	}
 	logger.Info("stores", "store", storeName(o.store), "a restart keeps", st.durable)
 
-	s := &server{auth: auth, items: seedItems(), resource: o.audience}
-	s.lastID = s.items[len(s.items)-1].ID
+	s := &server{auth: auth, items: demo.NewItems(), resource: o.audience}
 	api := auth.API(s.routes(st.ready)...)
 
 	mux := http.NewServeMux()
@@ -417,7 +385,7 @@ func newServer(o options, logger *slog.Logger) (http.Handler, func(), error) {
 	api.Register(mux)
 	mux.Handle("GET /openapi.json", api.OpenAPIHandler(openAPIInfo))
 	newDocs(o.swaggerUI, logger).register(mux)
-	return logRequests(logger, mux), st.close, nil
+	return demo.LogRequests(logger, mux), st.close, nil
 }
 
 // storeName is -store without what may be a password (a URL's user

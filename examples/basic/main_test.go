@@ -29,20 +29,20 @@ func testEndToEnd(t *testing.T, s *testServer, alg string) {
 
 	t.Run("RFC6749 §4.3.3 §5.1 login of each active user", func(t *testing.T) {
 		for _, u := range demoUsers {
-			if u.disabled {
+			if u.Disabled {
 				continue
 			}
-			r := s.form("/token", url.Values{"grant_type": {"password"}, "username": {u.name}, "password": {u.password}})
+			r := s.form("/token", url.Values{"grant_type": {"password"}, "username": {u.Name}, "password": {u.Password}})
 			tr := s.tokens(r)
-			if tr.TokenType != "Bearer" || tr.ExpiresIn != 900 || tr.Scope != strings.Join(u.scopes, " ") ||
+			if tr.TokenType != "Bearer" || tr.ExpiresIn != 900 || tr.Scope != strings.Join(u.Scopes, " ") ||
 				tr.AccessToken == "" || !strings.HasPrefix(tr.RefreshToken, "tgr_") {
 				t.Errorf("login %s: token_type %q, expires_in %d, scope %q, refresh prefix ok %v; want Bearer, 900, %q, true",
-					u.name, tr.TokenType, tr.ExpiresIn, tr.Scope, strings.HasPrefix(tr.RefreshToken, "tgr_"), strings.Join(u.scopes, " "))
+					u.Name, tr.TokenType, tr.ExpiresIn, tr.Scope, strings.HasPrefix(tr.RefreshToken, "tgr_"), strings.Join(u.Scopes, " "))
 			}
 			if cc, pragma := r.header.Get("Cache-Control"), r.header.Get("Pragma"); cc != "no-store" || pragma != "no-cache" {
-				t.Errorf("login %s: Cache-Control %q, Pragma %q; want no-store, no-cache", u.name, cc, pragma)
+				t.Errorf("login %s: Cache-Control %q, Pragma %q; want no-store, no-cache", u.Name, cc, pragma)
 			}
-			sessions[u.name] = tr
+			sessions[u.Name] = tr
 		}
 	})
 	if t.Failed() {
@@ -152,7 +152,7 @@ func testEndToEnd(t *testing.T, s *testServer, alg string) {
 		if err := json.Unmarshal(r.body, &items); r.status != http.StatusOK || err != nil || len(items) < 2 {
 			t.Fatalf("GET /items as bob: %d %s", r.status, r.body)
 		}
-		if items[0] != (item{1, "Portal Gun", "alice"}) {
+		if items[0] != (item{ID: 1, Name: "Portal Gun", Owner: "alice"}) {
 			t.Errorf("first item = %+v", items[0])
 		}
 	})
@@ -216,7 +216,7 @@ func testEndToEnd(t *testing.T, s *testServer, alg string) {
 			t.Errorf("users[3] = %v, want %v", users[3], want)
 		}
 		for _, u := range demoUsers {
-			if strings.Contains(string(r.body), u.password) || strings.Contains(string(r.body), "$2") || strings.Contains(string(r.body), "fast$") {
+			if strings.Contains(string(r.body), u.Password) || strings.Contains(string(r.body), "$2") || strings.Contains(string(r.body), "fast$") {
 				t.Fatalf("GET /admin/users leaks a password or hash: %s", r.body)
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"flag"
+	"github.com/tollgate-go/tollgate/examples/internal/demo"
 	"io"
 	"log/slog"
 	"net/http"
@@ -342,8 +343,8 @@ func TestIssuerFor(t *testing.T) {
 		"[::1]:8080":     "http://[::1]:8080",
 		"example.test:1": "http://example.test:1",
 	} {
-		if got := issuerFor(addr); got != want {
-			t.Errorf("issuerFor(%q) = %q, want %q", addr, got, want)
+		if got := demo.IssuerFor(addr); got != want {
+			t.Errorf("demo.IssuerFor(%q) = %q, want %q", addr, got, want)
 		}
 	}
 }

@@ -79,13 +79,20 @@ func setSubject(ctx context.Context, sub string) {
 func Protect(auth *tollgate.Authenticator, scopes ...string) func(http.Handler) http.Handler {
 	require := auth.RequireScopes(scopes...)
 	return func(next http.Handler) http.Handler {
-		return require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if p, ok := tollgate.FromContext(r.Context()); ok {
-				setSubject(r.Context(), p.Subject)
-			}
-			next.ServeHTTP(w, r)
-		}))
+		return require(WithSubject(next.ServeHTTP))
 	}
+}
+
+// WithSubject records the caller's subject for LogRequests; it runs
+// behind the route's guard (RequireScopes, or a tollgate.Route's), where
+// the Principal is known.
+func WithSubject(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p, ok := tollgate.FromContext(r.Context()); ok {
+			setSubject(r.Context(), p.Subject)
+		}
+		next(w, r)
+	})
 }
 
 // AuditLog returns a Config.OnEvent hook: tollgate's audit events as log
