@@ -136,9 +136,16 @@ func (a *Authenticator) ResourceMetadataHandler(resource string) http.Handler {
 	return jsonDocument(body)
 }
 
-// jsonDocument serves a public JSON document built once.
+// jsonDocument serves a public JSON document built once, cacheable for
+// an hour.
 func jsonDocument(body []byte) http.Handler {
-	body = append(body, '\n')
+	return serveDocument(append(body, '\n'), "public, max-age=3600")
+}
+
+// serveDocument serves a JSON document built once to GET and HEAD, with
+// X-Content-Type-Options: nosniff (it carries the configuration's
+// strings) and cacheControl, if not empty.
+func serveDocument(body []byte, cacheControl string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
@@ -147,7 +154,10 @@ func jsonDocument(body []byte) http.Handler {
 		}
 		h := w.Header()
 		h.Set("Content-Type", "application/json")
-		h.Set("Cache-Control", "public, max-age=3600")
+		h.Set("X-Content-Type-Options", "nosniff")
+		if cacheControl != "" {
+			h.Set("Cache-Control", cacheControl)
+		}
 		_, _ = w.Write(body)
 	})
 }

@@ -413,17 +413,7 @@ func (api *API) OpenAPIHandler(info OpenAPIInfo) http.Handler {
 	if err != nil {
 		panic(err.Error())
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, "Use GET", http.StatusMethodNotAllowed)
-			return
-		}
-		h := w.Header()
-		h.Set("Content-Type", "application/json")
-		h.Set("X-Content-Type-Options", "nosniff")
-		_, _ = w.Write(doc)
-	})
+	return serveDocument(doc, "")
 }
 
 // The OpenAPI 3.1 objects tollgate writes; maps give sorted keys.
