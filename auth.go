@@ -145,7 +145,8 @@ type Config struct {
 	Leeway time.Duration
 
 	// Claims, if set, adds claims of the service's own to every access
-	// token it issues, given the user it is issued to (as the UserStore
+	// token it issues to a user (not to a client for itself, with the
+	// client_credentials grant: there is no user), given the user it is issued to (as the UserStore
 	// returned it, so User.Profile is at hand without a second lookup).
 	// The values are written with encoding/json. The registered and
 	// protocol claims (iss sub aud exp iat nbf jti scope client_id typ
@@ -160,7 +161,8 @@ type Config struct {
 	// LoadUser makes every protected request look the user up in Users and
 	// reject tokens of users disabled or deleted since the token was issued
 	// (FastAPI's get_current_active_user). The user is then in
-	// Principal.User. Default false: access tokens are verified without a
+	// Principal.User. A client's own token (Principal.Client) has no user:
+	// its client is looked up in Clients instead, and refused once gone. Default false: access tokens are verified without a
 	// store lookup.
 	LoadUser bool
 

@@ -149,7 +149,11 @@ func (a *Authenticator) authenticate(r *http.Request) (*Principal, error) {
 		return p, err
 	}
 	if a.cfg.LoadUser {
-		if err := a.loadUser(r.Context(), p); err != nil {
+		load := a.loadUser
+		if p.Client {
+			load = a.loadClient // a client's own token: no user to load
+		}
+		if err := load(r.Context(), p); err != nil {
 			return p, err
 		}
 	}
@@ -176,6 +180,24 @@ func (a *Authenticator) loadUser(ctx context.Context, p *Principal) error {
 		return storeFailed(err)
 	}
 	p.User = u
+	return nil
+}
+
+// loadClient, with Config.LoadUser, refuses the token of a client acting
+// for itself (Principal.Client) once the client is gone from
+// Config.Clients, as loadUser refuses a deleted user's. p.User stays nil:
+// a client is no user.
+func (a *Authenticator) loadClient(ctx context.Context, p *Principal) error {
+	if a.cfg.Clients == nil {
+		return nil
+	}
+	c, err := a.cfg.Clients.LookupClient(ctx, p.ClientID)
+	switch {
+	case errors.Is(err, ErrNotFound) || err == nil && (c == nil || c.ID != p.ClientID || !c.allows("client_credentials")):
+		return kindInvalidToken.new(descInactiveUser, errInactive)
+	case err != nil:
+		return storeFailed(err)
+	}
 	return nil
 }
 

@@ -3,6 +3,7 @@ package tollgate
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 
@@ -38,7 +39,8 @@ type Client struct {
 
 	// Audience, if not empty, is the "aud" of the tokens issued to the
 	// client, in place of Config.Audience: a service's client for one
-	// resource server among several.
+	// resource server among several. Each must be one of Config.Audience
+	// (else issuing fails with a server error).
 	Audience []string
 }
 
@@ -96,12 +98,20 @@ func (c caller) bound(scopes []string) []string {
 }
 
 // audience returns the "aud" of the caller's tokens, nil for
-// Config.Audience.
-func (c caller) audience() []string {
+// Config.Audience. A Client.Audience must be within Config.Audience, the
+// resource servers this issuer issues for (and the audiences it checks
+// when it introspects or revokes a token); one that is not is a setup
+// mistake of the store's, answered as a server error.
+func (a *Authenticator) audience(c caller) ([]string, error) {
 	if c.client == nil || len(c.client.Audience) == 0 {
-		return nil // a store may return an empty list for none
+		return nil, nil // a store may return an empty list for none
 	}
-	return c.client.Audience
+	for _, aud := range c.client.Audience {
+		if !slices.Contains(a.cfg.Audience, aud) {
+			return nil, fmt.Errorf("tollgate: client %q: Client.Audience %q is not in Config.Audience", c.id, aud)
+		}
+	}
+	return c.client.Audience, nil
 }
 
 // checkClient returns the client a request names ("" names the
@@ -115,7 +125,9 @@ func (a *Authenticator) checkClient(ctx context.Context, id string, basic bool) 
 		return caller{}, err
 	}
 	if c.client != nil && c.client.confidential() {
-		return caller{}, secretRequired()
+		// The same answer as for an unknown client: the answer does not
+		// tell which confidential clients exist.
+		return caller{}, errClientAuth()
 	}
 	return c, nil
 }
@@ -127,7 +139,7 @@ func (a *Authenticator) lookupClient(ctx context.Context, id string, basic bool)
 		id = defaultClientID
 	}
 	if !validClientID(id) {
-		return caller{}, invalidClient(basic, "Unknown client")
+		return caller{}, errClientAuth()
 	}
 	if a.cfg.Clients == nil {
 		return caller{id: id}, nil
@@ -135,7 +147,7 @@ func (a *Authenticator) lookupClient(ctx context.Context, id string, basic bool)
 	c, err := a.cfg.Clients.LookupClient(ctx, id)
 	switch {
 	case errors.Is(err, ErrNotFound) || err == nil && (c == nil || c.ID != id):
-		return caller{}, invalidClient(basic, "Unknown client")
+		return caller{}, errClientAuth()
 	case err != nil:
 		return caller{}, storeFailed(err)
 	}
@@ -152,7 +164,16 @@ func (a *Authenticator) authenticateSecret(r *http.Request, id, secret string) (
 	if id == "" || !validClientID(id) || a.cfg.Clients == nil {
 		return caller{}, errClientAuth()
 	}
-	ticket, err := a.startLogin(r, clientThrottleKey(id), "", id)
+	// Failures are counted per client and address, and per address:
+	// a secret is the client's to make long and random, and a bound per
+	// client alone would let anyone lock a service out from addresses of
+	// their own. Successes are not counted: a service authenticates on
+	// every request.
+	key := clientThrottleKey(id)
+	if a.throttle != nil {
+		key += "\x00" + a.throttle.clientIP(r).String()
+	}
+	ticket, err := a.startLogin(r, key, "", id)
 	if err != nil {
 		return caller{}, err
 	}
@@ -165,14 +186,20 @@ func (a *Authenticator) authenticateSecret(r *http.Request, id, secret string) (
 	case lookupErr != nil:
 		err = storeFailed(lookupErr)
 	case !c.confidential():
-		// A public client has no secret to present: refused at once (its
-		// id is no secret, RFC 6749 §2.1).
+		// A public client has no secret to present: refused, after the
+		// same hash as any other guess, so that the time of the answer
+		// does not tell public clients from unknown ones.
 		why = audit.WrongSecret
+		_, err = a.verifyHash(ctx, ticket.prio, a.dummyHash, secret)
 	default:
 		why = audit.WrongSecret
 		ok, err = a.verifyHash(ctx, ticket.prio, c.SecretHash, secret)
 	}
-	a.endLogin(ctx, ticket, ok && err == nil, err, a.now())
+	settled := err
+	if ok && err == nil {
+		settled = errNotALogin // a success: the attempt is not counted
+	}
+	a.endLogin(ctx, ticket, false, settled, a.now())
 	if errors.Is(err, errHashBusy) {
 		a.emit(ctx, r, audit.Event{Type: audit.LoginThrottled, Reason: audit.Overloaded, ClientID: id})
 	}
@@ -185,6 +212,10 @@ func (a *Authenticator) authenticateSecret(r *http.Request, id, secret string) (
 	}
 	return caller{id: id, client: c, authenticated: true}, nil
 }
+
+// errNotALogin settles a client's successful authentication in the
+// login throttle as not counted at all (endLogin refunds it).
+var errNotALogin = errors.New("tollgate: a client authenticated")
 
 // clientThrottleKey is a client's key in the login throttle: a control
 // character no username has (they are refused) keeps it apart from every

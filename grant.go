@@ -412,7 +412,11 @@ func (a *Authenticator) clientCredentialsGrant(r *http.Request, form url.Values,
 		}
 		granted = requested
 	}
-	g := grantee{subject: cl.id, username: cl.id, clientID: cl.id, aud: cl.audience()}
+	aud, err := a.audience(cl)
+	if err != nil {
+		return nil, err
+	}
+	g := grantee{subject: cl.id, username: cl.id, clientID: cl.id, aud: aud}
 	now := a.now()
 	access, exp, err := a.mint(g, formatScope(granted), "", nil, now)
 	if err != nil {

@@ -556,17 +556,17 @@ func TestRFC6749_2_3_1_ClientAuthentication(t *testing.T) {
 		{"Basic without colon", nil, []string{"Basic " + base64.StdEncoding.EncodeToString([]byte("myapp"))}, nil, 401, "invalid_client", ""},
 		{"Basic bad percent-encoding", nil, []string{"Basic " + base64.StdEncoding.EncodeToString([]byte("my%zzapp:"))}, nil, 401, "invalid_client", ""},
 		{"Basic id with a control character", nil, []string{basicAuth("my\napp", "")}, nil, 401, "invalid_client", ""},
-		{"body id too long", nil, nil, []string{"client_id", strings.Repeat("a", 256)}, 400, "invalid_client", ""},
+		{"body id too long", nil, nil, []string{"client_id", strings.Repeat("a", 256)}, 401, "invalid_client", ""},
 
 		{"Config.Clients: listed id by Basic", withClients("cli", "tollgate"), []string{basicAuth("cli", "")}, nil, 200, "", "cli"},
 		{"Config.Clients: listed id in body", withClients("cli", "tollgate"), nil, []string{"client_id", "cli"}, 200, "", "cli"},
 		{"Config.Clients: default id named", withClients("cli", "tollgate"), nil, []string{"client_id", "tollgate"}, 200, "", "tollgate"},
 		{"Config.Clients: none named", withClients("cli", "tollgate"), []string{"Basic Og=="}, nil, 200, "", "tollgate"},
 		{"Config.Clients: unlisted id by Basic", withClients("cli", "tollgate"), []string{basicAuth("myapp", "")}, nil, 401, "invalid_client", ""},
-		{"Config.Clients: unlisted id in body", withClients("cli", "tollgate"), nil, []string{"client_id", "myapp"}, 400, "invalid_client", ""},
+		{"Config.Clients: unlisted id in body", withClients("cli", "tollgate"), nil, []string{"client_id", "myapp"}, 401, "invalid_client", ""},
 		{"Config.Clients without the default: none named", withClients("cli"), []string{"Basic Og=="}, nil, 401, "invalid_client", ""},
-		{"Config.Clients without the default: none named in body", withClients("cli"), nil, nil, 400, "invalid_client", ""},
-		{"Config.Clients empty", withClients(), nil, []string{"client_id", "myapp"}, 400, "invalid_client", ""},
+		{"Config.Clients without the default: none named in body", withClients("cli"), nil, nil, 401, "invalid_client", ""},
+		{"Config.Clients empty", withClients(), nil, []string{"client_id", "myapp"}, 401, "invalid_client", ""},
 	}
 	for _, tt := range tests {
 		t.Run("RFC6749 §2.3.1 "+tt.name, func(t *testing.T) {

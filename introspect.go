@@ -18,8 +18,9 @@ import (
 //     signature, issuer, audience and times, the denylist, and with
 //     Config.LoadUser its user): "active": true and its claims (scope,
 //     client_id, username, token_type, exp, iat, sub, aud, iss, jti);
-//   - for a refresh token that is its family's current one and has not
-//     expired, presented by the client it was issued to: "active": true,
+//   - for a refresh token that the refresh grant would take now (its
+//     family's current one, not expired, its user still able to log in),
+//     presented by the client it was issued to: "active": true,
 //     "token_type": "refresh_token" and its family's scope, client_id,
 //     username, sub, iat and exp;
 //   - for anything else (malformed, forged, expired, revoked, spent,
@@ -80,6 +81,13 @@ func (a *Authenticator) introspect(r *http.Request, token string, cl caller) (ma
 		}
 		now := a.now()
 		if hashRefresh(token) != f.Hash || !now.Before(f.ExpiresAt) || !now.Before(f.FamilyExpiresAt) || f.ClientID != cl.id {
+			return inactive, nil
+		}
+		// Active only if the refresh grant would take it: its user can
+		// still log in.
+		if _, why, err := a.familyUser(ctx, &f, nil, false); err != nil {
+			return nil, err
+		} else if why != "" {
 			return inactive, nil
 		}
 		return map[string]any{

@@ -2,6 +2,7 @@ package tollgate_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -52,7 +53,7 @@ func TestRFC7662_Introspection(t *testing.T) {
 		check  func(t *testing.T, m map[string]any)
 	}{
 		{"RFC7662_2_2 access token", reports, alice.AccessToken, true, func(t *testing.T, m map[string]any) {
-			if m["username"] != "alice" || m["client_id"] != "tollgate" || m["token_type"] != "Bearer" || m["scope"] != "me items:read items:write" || m["iss"] != testIssuer || m["aud"] != testAudience {
+			if m["username"] != "alice" || m["client_id"] != "tollgate" || m["token_type"] != "Bearer" || m["scope"] != "me items:read items:write" || m["iss"] != testIssuer || !strings.Contains(fmt.Sprint(m["aud"]), testAudience) {
 				t.Errorf("claims %v", m)
 			}
 			if m["exp"] == nil || m["iat"] == nil || m["sub"] == nil || m["jti"] == nil {

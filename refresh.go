@@ -308,26 +308,13 @@ func (a *Authenticator) refreshGrant(r *http.Request, form url.Values, cl caller
 		if requested != nil && !hasAll(f.Scopes, requested) {
 			return kindInvalidScope.new("The requested scope exceeds the original grant", nil)
 		}
-		u, err := joined, error(nil)
+		u, why, err := a.familyUser(ctx, &f, joined, join)
 		switch {
-		case !join:
-			u, err = a.cfg.Users.LookupUser(ctx, f.Username)
-		case u == nil:
-			err = ErrNotFound
-		}
-		reject := func(why audit.Reason) error {
+		case err != nil:
+			return err
+		case why != "":
 			a.emit(ctx, r, audit.Event{Type: audit.RefreshRejected, Reason: why, Subject: f.Subject, Username: f.Username, ClientID: f.ClientID, Family: f.ID})
 			return kindInvalidGrant.new(descRefreshInvalid, nil)
-		}
-		switch {
-		case errors.Is(err, ErrNotFound) || err == nil && (u == nil || u.subject() != f.Subject):
-			return reject(audit.UnknownUser)
-		case err != nil:
-			return storeFailed(err)
-		case u.Disabled:
-			return reject(audit.UserDisabled)
-		case !u.ValidAfter.IsZero() && f.CreatedAt.Before(u.ValidAfter):
-			return reject(audit.SessionExpired)
 		}
 		user = u
 		return nil
@@ -356,7 +343,11 @@ func (a *Authenticator) refreshGrant(r *http.Request, form url.Values, cl caller
 		// Scopes withdrawn from the user, or from the registry, since the
 		// login are not granted again.
 		granted = cl.bound(intersect(granted, a.grantable(ctx, r, user)))
-		g := grantee{subject: f.Subject, username: f.Username, clientID: f.ClientID, aud: cl.audience()}
+		aud, err := a.audience(cl)
+		if err != nil {
+			return nil, err
+		}
+		g := grantee{subject: f.Subject, username: f.Username, clientID: f.ClientID, aud: aud}
 		if tok, next, err = a.prepare(ctx, &f, h, g, granted, user); err != nil {
 			return nil, err
 		}
@@ -394,6 +385,32 @@ func (a *Authenticator) refreshGrant(r *http.Request, form url.Values, cl caller
 		a.emit(ctx, r, audit.Event{Type: audit.RefreshRotated, Subject: after.Subject, Username: after.Username, ClientID: after.ClientID, Family: after.ID})
 	}
 	return tok, nil
+}
+
+// familyUser returns the user of family f, who must still be able to log
+// in for f to refresh: why says otherwise (the user is gone, another one
+// holds the name, disabled, or logged out everywhere since the login).
+// With joined, u is the user the store returned with f (nil: none);
+// else the user is looked up. A store that fails is an error.
+func (a *Authenticator) familyUser(ctx context.Context, f *RefreshFamily, u *User, joined bool) (*User, audit.Reason, error) {
+	var err error
+	switch {
+	case !joined:
+		u, err = a.cfg.Users.LookupUser(ctx, f.Username)
+	case u == nil:
+		err = ErrNotFound
+	}
+	switch {
+	case errors.Is(err, ErrNotFound) || err == nil && (u == nil || u.subject() != f.Subject):
+		return nil, audit.UnknownUser, nil
+	case err != nil:
+		return nil, "", storeFailed(err)
+	case u.Disabled:
+		return nil, audit.UserDisabled, nil
+	case !u.ValidAfter.IsZero() && f.CreatedAt.Before(u.ValidAfter):
+		return nil, audit.SessionExpired, nil
+	}
+	return u, "", nil
 }
 
 // RevokeHandler returns the RFC 7009 token revocation endpoint, to be

@@ -174,7 +174,11 @@ func (a *Authenticator) issue(r *http.Request, u *User, cl caller, requested []s
 		}
 		granted = requested
 	}
-	g := grantee{subject: u.subject(), username: u.Username, clientID: clientID, aud: cl.audience()}
+	aud, err := a.audience(cl)
+	if err != nil {
+		return nil, err
+	}
+	g := grantee{subject: u.subject(), username: u.Username, clientID: clientID, aud: aud}
 	tok, next, err := a.prepare(ctx, nil, refreshHandle{}, g, granted, u)
 	if err != nil {
 		return nil, err

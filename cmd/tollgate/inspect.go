@@ -167,6 +167,11 @@ func firstAudience(raw json.RawMessage) string {
 // one key (PEM or JWK), of which the public half verifies.
 func loadKeySet(from string) ([]*tollgate.Key, error) {
 	if strings.HasPrefix(from, "https://") || strings.HasPrefix(from, "http://") {
+		if !secureURL(from, true) {
+			// Keys fetched over plain http can be swapped on the way: a
+			// forged token would read "valid".
+			return nil, fmt.Errorf("-jwks %s: use https (http only on a loopback host)", from)
+		}
 		body, err := fetch(from)
 		if err != nil {
 			return nil, err
@@ -187,6 +192,15 @@ func loadKeySet(from string) ([]*tollgate.Key, error) {
 	return []*tollgate.Key{k.Public()}, nil
 }
 
+// fetchClient follows a redirect only to a URL fetch would take itself:
+// https (or http on a loopback host), never a downgrade to plain http.
+var fetchClient = &http.Client{CheckRedirect: func(req *http.Request, via []*http.Request) error {
+	if len(via) >= 5 || !secureURL(req.URL.String(), true) {
+		return fmt.Errorf("redirect to %s refused: not https", req.URL.Redacted())
+	}
+	return nil
+}}
+
 // fetch GETs a JSON document of at most 1 MiB.
 func fetch(u string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -196,7 +210,7 @@ func fetch(u string) ([]byte, error) {
 		return nil, err
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := fetchClient.Do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -26,6 +26,9 @@ func metadata(e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if !secureURL(metaURL, true) {
+		return fmt.Errorf("%s: use https (http only on a loopback host)", metaURL)
+	}
 	body, err := fetch(metaURL)
 	if err != nil {
 		return err
@@ -63,7 +66,9 @@ func metadataURLs(u string) (metaURL, issuer string, err error) {
 		iss.Path, iss.RawPath = rest, ""
 		return u, strings.TrimSuffix(iss.String(), "/"), nil
 	}
-	issuer = strings.TrimSuffix(p.String(), "/")
+	// The issuer is compared exactly as given (RFC 8414 §3.3); only the
+	// well-known path drops a trailing slash (§3.1).
+	issuer = u
 	m := *p
 	m.Path, m.RawPath = wellKnown+strings.TrimSuffix(p.Path, "/"), ""
 	return m.String(), issuer, nil
