@@ -286,6 +286,7 @@ func TestClientCredentialsShared(t *testing.T) {
 	_, h := authFor(t, b, func(c *tollgate.Config) {
 		c.Clients = b.Clients()
 		c.Scopes["reports:read"] = "read reports"
+		c.Audience = append(c.Audience, "https://reports.test") // the client's, within Config.Audience
 	})
 	grant := func(secret string) *httptest.ResponseRecorder {
 		r := httptest.NewRequest("POST", "/token", strings.NewReader("grant_type=client_credentials"))
