@@ -592,15 +592,15 @@ func (api *API) components(tokenURL, refreshURL string) map[string]any {
 		return r
 	}
 	retryAfter := map[string]any{"Retry-After": ref("headers/Retry-After")}
-	flows := map[string]any{
-		// RFC 6749 §4.3.
-		"password": map[string]any{
-			"tokenUrl":   tokenURL,
-			"refreshUrl": refreshURL,
-			"scopes":     scopes,
-		},
+	password := map[string]any{"tokenUrl": tokenURL, "scopes": scopes} // RFC 6749 §4.3
+	grants := []string{"password"}
+	if cfg.Refresh != nil {
+		// RFC 6749 §6: only an Authenticator with a RefreshStore issues
+		// refresh tokens.
+		password["refreshUrl"] = refreshURL
+		grants = append(grants, "refresh_token")
 	}
-	grants := []string{"password", "refresh_token"}
+	flows := map[string]any{"password": password}
 	clientAuth := "invalid_client (RFC 6749 §5.2): an unknown public client."
 	if cfg.Clients != nil {
 		// RFC 6749 §4.4: confidential clients, for themselves; no

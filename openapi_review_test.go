@@ -587,3 +587,44 @@ func TestOpenAPIEscapingMethodsDeterminism(t *testing.T) {
 		t.Errorf("an absolute TokenURL became a path")
 	}
 }
+
+// TestOpenAPIRefreshURLNeedsRefreshStore: without Config.Refresh no
+// refresh token is issued, so the password flow names no refreshUrl and
+// the token request no refresh_token grant (RFC 6749 §6).
+func TestOpenAPIRefreshURLNeedsRefreshStore(t *testing.T) {
+	for _, withRefresh := range []bool{true, false} {
+		f := newFixture(t, "", func(c *tollgate.Config) {
+			if !withRefresh {
+				c.Refresh = nil
+			}
+		})
+		api := f.auth.API(tollgate.Route{Method: "GET", Path: "/items", Scopes: []string{"items:read"}, Handler: http.NotFoundHandler()})
+		doc, err := api.OpenAPI(tollgate.OpenAPIInfo{Title: "t", Version: "1", TokenURL: "/token"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		has := strings.Contains(string(doc), `"refreshUrl"`)
+		if has != withRefresh {
+			t.Errorf("with a refresh store %v: refreshUrl in the document %v", withRefresh, has)
+		}
+		var d struct {
+			Components struct {
+				Schemas struct {
+					TokenRequest struct {
+						Properties struct {
+							GrantType struct {
+								Enum []string `json:"enum"`
+							} `json:"grant_type"`
+						} `json:"properties"`
+					} `json:"TokenRequest"`
+				} `json:"schemas"`
+			} `json:"components"`
+		}
+		if err := json.Unmarshal(doc, &d); err != nil {
+			t.Fatal(err)
+		}
+		if grant := slices.Contains(d.Components.Schemas.TokenRequest.Properties.GrantType.Enum, "refresh_token"); grant != withRefresh {
+			t.Errorf("with a refresh store %v: the refresh_token grant documented %v", withRefresh, grant)
+		}
+	}
+}
