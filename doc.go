@@ -23,7 +23,7 @@
 // with [Principal.DecodeClaims]. To document the routes as well, declare
 // them once as [Route] values: [Authenticator.API] guards each with its
 // scopes, and [API.OpenAPI] describes the same table as an OpenAPI 3.1
-// document (openapi.go).
+// document (routes.go, openapi.go).
 //
 // # The two halves
 //

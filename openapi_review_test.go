@@ -1,6 +1,6 @@
 package tollgate_test
 
-// Regression tests of the review of the OpenAPI route table (openapi.go):
+// Regression tests of the review of the OpenAPI route table (routes.go, openapi.go):
 // each names the rule it holds. OpenAPI 3.1 section numbers are those of
 // OpenAPI 3.1.0.
 
