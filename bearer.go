@@ -149,11 +149,13 @@ func (a *Authenticator) authenticate(r *http.Request) (*Principal, error) {
 		return p, err
 	}
 	if a.cfg.LoadUser {
-		load := a.loadUser
+		var err error
 		if p.Client {
-			load = a.loadClient // a client's own token: no user to load
+			err = a.loadClient(r.Context(), p) // a client's own token: no user to load
+		} else {
+			err = a.loadUser(r.Context(), p)
 		}
-		if err := load(r.Context(), p); err != nil {
+		if err != nil {
 			return p, err
 		}
 	}
