@@ -60,3 +60,36 @@ func TestDiscover(t *testing.T) {
 		}
 	}
 }
+
+// TestRedirectToPlainHTTPRefused: a key set URL on loopback that
+// redirects to plain http on another host is refused, as that host's
+// keys could be swapped on the way; a redirect within the server is
+// followed.
+func TestRedirectToPlainHTTPRefused(t *testing.T) {
+	key, _ := tollgate.GenerateKey("ES256")
+	set, _ := tollgate.MarshalKeySet(key)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /jwks.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(set)
+	})
+	mux.HandleFunc("GET /moved", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/jwks.json", http.StatusFound)
+	})
+	mux.HandleFunc("GET /away", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://keys.example/jwks.json", http.StatusFound)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	s, err := remotekeys.New(t.Context(), srv.URL+"/moved", remotekeys.Options{})
+	if err != nil {
+		t.Fatalf("a redirect within the loopback server: %v", err)
+	}
+	s.Close()
+	if s, err := remotekeys.New(t.Context(), srv.URL+"/away", remotekeys.Options{}); err == nil || !strings.Contains(err.Error(), "redirect refused") {
+		if s != nil {
+			s.Close()
+		}
+		t.Fatalf("a redirect to plain http elsewhere: %v, want refused", err)
+	}
+}

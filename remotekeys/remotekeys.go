@@ -135,10 +135,14 @@ func New(ctx context.Context, rawURL string, o Options) (*Set, error) {
 }
 
 // defaultClient is the client of Options.Client's default: a 10 s
-// timeout, and no redirect to another scheme than scheme.
+// timeout, and a redirect only to a URL New itself would take (https,
+// or http on a loopback host) and of the same scheme: never to plain
+// http elsewhere, where the keys could be swapped on the way.
 func defaultClient(scheme string) *http.Client {
 	return &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(req *http.Request, via []*http.Request) error {
-		if req.URL.Scheme != scheme || len(via) >= 5 {
+		u := req.URL
+		secure := u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname())
+		if u.Scheme != scheme || !secure || len(via) >= 5 {
 			return errors.New("remotekeys: redirect refused")
 		}
 		return nil
@@ -146,7 +150,7 @@ func defaultClient(scheme string) *http.Client {
 }
 
 func isLoopback(host string) bool {
-	if host == "localhost" {
+	if strings.EqualFold(host, "localhost") {
 		return true
 	}
 	ip := net.ParseIP(host)
