@@ -388,16 +388,20 @@ func newServer(o options, logger *slog.Logger) (http.Handler, func(), error) {
 	return demo.LogRequests(logger, mux), st.close, nil
 }
 
-// storeName is -store without what may be a password (a URL's user
-// information).
+// storeName is -store without what may hold a password: a URL's user
+// information and its query.
 func storeName(spec string) string {
-	if scheme, rest, ok := strings.Cut(spec, "://"); ok {
-		if at := strings.LastIndex(rest, "@"); at >= 0 {
-			rest = rest[at+1:]
-		}
-		return scheme + "://" + rest
+	scheme, rest, ok := strings.Cut(spec, "://")
+	if !ok {
+		return spec
 	}
-	return spec
+	// The user information (user:password@) and the query (pgx takes
+	// ?password=... too) are left out.
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		rest = rest[at+1:]
+	}
+	rest, _, _ = strings.Cut(rest, "?")
+	return scheme + "://" + rest
 }
 
 // signingKey returns the key from -key, from TOLLGATE_SECRET, or a new

@@ -190,3 +190,20 @@ func waitReady(t *testing.T, s *testServer) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestStoreNameHidesPasswords: the -store value logged at start never
+// carries a password, in the user information or in the query.
+func TestStoreNameHidesPasswords(t *testing.T) {
+	for spec, want := range map[string]string{
+		"postgres://tollgate:s3cret@db.example/tollgate":                     "postgres://db.example/tollgate",
+		"postgres://db.example/tollgate?user=tollgate&password=s3cret":       "postgres://db.example/tollgate",
+		"redis://:s3cret@cache.example:6379/0":                               "redis://cache.example:6379/0",
+		"postgresql://u:p%40ss@db.example:5432/t?sslmode=require&password=x": "postgresql://db.example:5432/t",
+		"sqlite:/var/lib/tollgate.db":                                        "sqlite:/var/lib/tollgate.db",
+		"memory":                                                             "memory",
+	} {
+		if got := storeName(spec); got != want || strings.Contains(got, "s3cret") {
+			t.Errorf("storeName(%q) = %q, want %q", spec, got, want)
+		}
+	}
+}
