@@ -491,3 +491,29 @@ func BenchmarkFamilyBytes(b *testing.B) {
 		b.ReportMetric(float64(after-before)/100_000, "bytes/family")
 	}
 }
+
+// TestUserSubjectUnique: a user's subject (its ID, or its Username where
+// the ID is empty) is unique, so two users never share a "sub", and a
+// rehash at login (UpdatePasswordHash, which finds the user by it) can
+// never give one user's password hash to another: a user named "bob"
+// without an ID and a user whose ID is "bob" cannot both exist.
+func TestUserSubjectUnique(t *testing.T) {
+	db, _ := open(t)
+	ctx := t.Context()
+	if err := db.Users().Put(ctx, tollgate.User{Username: "bob", PasswordHash: []byte("bob's hash")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Users().Put(ctx, tollgate.User{ID: "bob", Username: "mallory", PasswordHash: []byte("mallory's hash")}); err == nil {
+		t.Fatal("a second user with the subject bob was stored")
+	}
+	if err := db.Users().UpdatePasswordHash(ctx, "bob", []byte("new hash")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Users().LookupUser(ctx, "mallory"); err == nil {
+		t.Error("mallory exists")
+	}
+	u, err := db.Users().LookupUser(ctx, "bob")
+	if err != nil || string(u.PasswordHash) != "new hash" {
+		t.Errorf("bob after the rehash: %v %v", u, err)
+	}
+}

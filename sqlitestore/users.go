@@ -132,13 +132,17 @@ func userArgs(u tollgate.User) ([]any, error) {
 
 const userColumns = "username, id, password_hash, scopes, disabled, valid_after, profile"
 
-// Put adds u, or replaces the user with u's username.
+// Put adds u, or replaces the user with u's username. A user whose
+// subject (ID, or Username where the ID is empty) is another user's is
+// refused: INSERT OR REPLACE would have deleted that other user.
 func (s *Users) Put(ctx context.Context, u tollgate.User) error {
 	args, err := userArgs(u)
 	if err != nil {
 		return err
 	}
-	if _, err := s.db.write.ExecContext(ctx, "INSERT OR REPLACE INTO users ("+userColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)", args...); err != nil {
+	if _, err := s.db.write.ExecContext(ctx, "INSERT INTO users ("+userColumns+") VALUES (?, ?, ?, ?, ?, ?, ?) "+
+		"ON CONFLICT (username) DO UPDATE SET id = excluded.id, password_hash = excluded.password_hash, scopes = excluded.scopes, "+
+		"disabled = excluded.disabled, valid_after = excluded.valid_after, profile = excluded.profile", args...); err != nil {
 		return fmt.Errorf("sqlitestore: put user: %w", err)
 	}
 	return nil
