@@ -20,6 +20,7 @@ const (
 	descInvalidToken  = "The access token is invalid"
 	descExpired       = "The access token expired"
 	descInactiveUser  = "The user is no longer active"
+	descGoneClient    = "The client is no longer active"
 	descTokenTooLarge = "The access token is too large"
 )
 
@@ -196,7 +197,7 @@ func (a *Authenticator) loadClient(ctx context.Context, p *Principal) error {
 	c, err := a.cfg.Clients.LookupClient(ctx, p.ClientID)
 	switch {
 	case errors.Is(err, ErrNotFound) || err == nil && (c == nil || c.ID != p.ClientID || !c.allows("client_credentials")):
-		return kindInvalidToken.new(descInactiveUser, errInactive)
+		return kindInvalidToken.new(descGoneClient, errInactive)
 	case err != nil:
 		return storeFailed(err)
 	}

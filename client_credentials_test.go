@@ -258,3 +258,33 @@ func TestClientEmptyListsMeanNone(t *testing.T) {
 		t.Errorf("the token: %d", rec.Code)
 	}
 }
+
+// TestLoadUserRefusesGoneClient: with Config.LoadUser, a client's own
+// token stops working once its client is deleted, or no longer holds the
+// client_credentials grant, as a deleted user's token does (401
+// invalid_token, RFC 6750 §3.1).
+func TestLoadUserRefusesGoneClient(t *testing.T) {
+	for name, change := range map[string]func(cs *memstore.Clients, c tollgate.Client){
+		"deleted":       func(cs *memstore.Clients, c tollgate.Client) { cs.Delete(c.ID) },
+		"grant removed": func(cs *memstore.Clients, c tollgate.Client) { c.Grants = []string{"password"}; cs.Put(c) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			var cs *memstore.Clients
+			f := newFixture(t, "", func(c *tollgate.Config) {
+				withConfidential(c)
+				c.LoadUser = true
+				cs = c.Clients.(*memstore.Clients)
+			})
+			tj := decodeToken(t, grantReq{body: "grant_type=client_credentials", authz: []string{basicAuth("reports", reportsSecret)}}.send(f))
+			if rec := f.get("/items", "Bearer "+tj.AccessToken); rec.Code != 200 {
+				t.Fatalf("the client's token before: %d", rec.Code)
+			}
+			c, _ := cs.LookupClient(t.Context(), "reports")
+			change(cs, *c)
+			rec := f.get("/items", "Bearer "+tj.AccessToken)
+			if rec.Code != 401 || !strings.Contains(rec.Header().Get("WWW-Authenticate"), `error="invalid_token"`) {
+				t.Errorf("the client's token after: %d %q, want 401 invalid_token", rec.Code, rec.Header().Get("WWW-Authenticate"))
+			}
+		})
+	}
+}
